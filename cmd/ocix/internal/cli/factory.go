@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ocix/ocix/config"
+	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/core/pluginhost"
+)
+
+// GlobalFlags are the flags every command takes.
+type GlobalFlags struct {
+	Backend    string
+	Platform   string
+	Insecure   bool
+	ConfigFile string
+	Format     string
+	Debug      bool
+	PluginDir  string
+}
+
+// Factory holds what commands share: streams, global flags, and — built on
+// first use — the configuration and the core with its plugin host. Tests
+// set Config and Core before running a command.
+type Factory struct {
+	Streams Streams
+	Flags   GlobalFlags
+	Config  *config.Config
+	Core    *core.Core
+
+	host   *pluginhost.Host
+	warned sync.Map
+}
+
+// Setup loads the configuration and builds the core, unless a test did.
+func (f *Factory) Setup(flagsChanged func(name string) bool) error {
+	if f.Config == nil {
+		path := f.Flags.ConfigFile
+		if path == "" {
+			path = os.Getenv(config.EnvPrefix + "_CONFIG")
+		}
+		cfg, err := config.Load(path)
+		if err != nil {
+			return err
+		}
+		if flagsChanged("plugin-dir") {
+			cfg.PluginDir = f.Flags.PluginDir
+		}
+		f.Config = cfg
+	}
+	if f.Core == nil {
+		f.host = &pluginhost.Host{
+			Finder: pluginhost.Finder{
+				PluginDir: f.Config.PluginDir,
+				SelfDir:   selfDir(),
+				Path:      os.Getenv("PATH"),
+				Warn:      f.Warn,
+			},
+			Log: f.logger(),
+		}
+		f.Core = &core.Core{Loader: f.host, Settings: f.Config.Section}
+	}
+	return nil
+}
+
+// Close stops every plugin this command started.
+func (f *Factory) Close() {
+	if f.host != nil {
+		f.host.Close()
+	}
+}
+
+// BackendFor is the backend for a job: --backend, else the configured one.
+func (f *Factory) BackendFor(job core.Capability) string {
+	if f.Flags.Backend != "" {
+		return f.Flags.Backend
+	}
+	return f.Config.Backends[job]
+}
+
+// Registries is how registries are reached for this command.
+func (f *Factory) Registries() core.Registries {
+	r := f.Config.Registries
+	r.AllInsecure = f.Flags.Insecure
+	return r
+}
+
+// Warn prints a warning once per command.
+func (f *Factory) Warn(msg string) {
+	if _, seen := f.warned.LoadOrStore(msg, true); !seen {
+		fmt.Fprintln(f.Streams.Err, "ocix: warning: "+msg)
+	}
+}
+
+// logger is the debug log of --debug, nil otherwise.
+func (f *Factory) logger() hclog.Logger {
+	if !f.Flags.Debug {
+		return nil
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "ocix", Output: f.Streams.Err, Level: hclog.Debug})
+}
+
+func selfDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return filepath.Dir(exe)
+}
+
+// ctxOrBackground keeps commands callable from tests without a context.
+func ctxOrBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}

@@ -1,0 +1,96 @@
+// Package coretest has in-process fakes of core's interfaces for tests:
+// function fields give each test its own behaviour.
+package coretest
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+
+	"github.com/ocix/ocix/core"
+)
+
+// Backend is a fake backend without jobs; embed it in TagLister for tags.
+type Backend struct {
+	Info   core.Info
+	Schema []core.ConfigField
+	// ConfigureFunc, when set, decides Configure's answer.
+	ConfigureFunc func(settings json.RawMessage) error
+
+	mu       sync.Mutex
+	settings json.RawMessage
+}
+
+func (b *Backend) ConfigSchema(context.Context) ([]core.ConfigField, error) { return b.Schema, nil }
+
+func (b *Backend) Configure(_ context.Context, settings json.RawMessage) error {
+	b.mu.Lock()
+	b.settings = settings
+	b.mu.Unlock()
+	if b.ConfigureFunc != nil {
+		return b.ConfigureFunc(settings)
+	}
+	return nil
+}
+
+func (b *Backend) Describe(context.Context) (core.Info, error) { return b.Info, nil }
+
+// Settings is what the last Configure received.
+func (b *Backend) Settings() json.RawMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.settings
+}
+
+// TagLister is a fake backend that lists tags.
+type TagLister struct {
+	Backend
+	ListTagsFunc func(ctx context.Context, req core.TagsRequest) ([]string, error)
+}
+
+func (l *TagLister) ListTags(ctx context.Context, req core.TagsRequest) ([]string, error) {
+	return l.ListTagsFunc(ctx, req)
+}
+
+// Loader serves fake backends by name and counts what is running.
+type Loader struct {
+	Backends map[string]core.Backend
+
+	mu      sync.Mutex
+	running int
+}
+
+func (l *Loader) Names() ([]string, error) {
+	var names []string
+	for n := range l.Backends {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+func (l *Loader) Load(_ context.Context, name string) (core.Backend, func(), error) {
+	b, ok := l.Backends[name]
+	if !ok {
+		return nil, nil, core.Usagef("%w %q", core.ErrUnknownBackend, name)
+	}
+	l.mu.Lock()
+	l.running++
+	l.mu.Unlock()
+	var once sync.Once
+	return b, func() {
+		once.Do(func() {
+			l.mu.Lock()
+			l.running--
+			l.mu.Unlock()
+		})
+	}, nil
+}
+
+// Running is how many loaded backends have not been stopped.
+func (l *Loader) Running() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.running
+}

@@ -1,0 +1,89 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// Exit codes, one table for every command (the README repeats it).
+const (
+	ExitOK          = 0   // success; compare: all backends agree
+	ExitFailed      = 1   // the operation failed; compare: backends differ
+	ExitUsage       = 2   // usage or bad input; compare: trouble
+	ExitEngine      = 125 // run: ocix or the engine failed
+	ExitNotInvoked  = 126 // run: the command cannot be invoked
+	ExitNotFound    = 127 // run: the command was not found
+	ExitInterrupted = 130 // SIGINT (128+2)
+	ExitTerminated  = 143 // SIGTERM (128+15)
+)
+
+// ErrUnsupported is what a backend answers for a job it does not do.
+var ErrUnsupported = errors.New("operation not supported by this backend")
+
+// ErrUnknownBackend is what a Loader answers for a name it has no backend
+// for, wrapped in a UsageError that says where it looked.
+var ErrUnknownBackend = errors.New("unknown backend")
+
+// UsageError marks bad input: a wrong flag, argument, name or reference.
+// It ends the command with ExitUsage.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// Usagef builds a UsageError.
+func Usagef(format string, a ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, a...)}
+}
+
+// InterruptedError says the command was stopped by a signal.
+type InterruptedError struct{ Signal os.Signal }
+
+func (e *InterruptedError) Error() string { return "interrupted by " + signalName(e.Signal) }
+
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// ExitCode maps an error to the process exit code of the table above.
+func ExitCode(err error) int {
+	var (
+		usage *UsageError
+		intr  *InterruptedError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &intr):
+		if intr.Signal == syscall.SIGTERM {
+			return ExitTerminated
+		}
+		return ExitInterrupted
+	case errors.As(err, &usage), errors.Is(err, ErrUnsupported):
+		return ExitUsage
+	}
+	return ExitFailed
+}
+
+// Interrupted returns an InterruptedError when ctx was cancelled by a signal
+// (see WithSignals), else err unchanged: an operation cut short by Ctrl-C
+// reports the interruption, not the "context canceled" it saw.
+func Interrupted(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var sig *signalCause
+	if errors.As(context.Cause(ctx), &sig) {
+		return &InterruptedError{Signal: sig.sig}
+	}
+	return err
+}

@@ -1,0 +1,54 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"testing"
+)
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("registry said no"), 1},
+		{Usagef("bad flag"), 2},
+		{fmt.Errorf("wrapped: %w", Usagef("bad")), 2},
+		{fmt.Errorf("x: %w", ErrUnsupported), 2},
+		{&InterruptedError{Signal: syscall.SIGINT}, 130},
+		{&InterruptedError{Signal: syscall.SIGTERM}, 143},
+	} {
+		if got := ExitCode(tc.err); got != tc.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestInterruptedNamesTheSignal(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&signalCause{sig: syscall.SIGTERM})
+	err := Interrupted(ctx, context.Canceled)
+	if ExitCode(err) != ExitTerminated || err.Error() != "interrupted by SIGTERM" {
+		t.Fatalf("got %v (exit %d)", err, ExitCode(err))
+	}
+	if err := Interrupted(context.Background(), errors.New("x")); err.Error() != "x" {
+		t.Fatalf("an error without a signal changed: %v", err)
+	}
+}
+
+func TestWithSignalsCancelsOnFirstAndForwardsLater(t *testing.T) {
+	ctx, later, stop := WithSignals(context.Background())
+	defer stop()
+	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	<-ctx.Done()
+	if err := Interrupted(ctx, ctx.Err()); ExitCode(err) != ExitInterrupted {
+		t.Fatalf("first SIGINT: %v", err)
+	}
+	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
+	if s := <-later; s != syscall.SIGTERM {
+		t.Fatalf("second signal forwarded as %v", s)
+	}
+}

@@ -1,0 +1,168 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/core/coretest"
+)
+
+// connect serves impl and returns the host's client, over a real gRPC
+// connection in this process.
+func connect(t *testing.T, impl core.Backend) *Client {
+	t.Helper()
+	c, _ := goplugin.TestPluginGRPCConn(t, false, Set(impl))
+	t.Cleanup(func() { c.Close() })
+	b, err := Dispense(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCapabilitiesComeFromWhatThePluginImplements(t *testing.T) {
+	ctx := context.Background()
+	// The fake claims run, but has no code for it: the shim reports only tags.
+	l := &coretest.TagLister{Backend: coretest.Backend{Info: core.Info{
+		Name: "fake", Version: "1.2", Available: false, Reason: "daemon down",
+		Capabilities: []core.Capability{core.CapRun},
+	}}}
+	info, err := connect(t, l).Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "fake" || info.Version != "1.2" || info.Available || info.Reason != "daemon down" {
+		t.Fatalf("info %+v", info)
+	}
+	if fmt.Sprint(info.Capabilities) != "[tags]" {
+		t.Fatalf("capabilities %v, want [tags]", info.Capabilities)
+	}
+	bare, err := connect(t, &coretest.Backend{}).Describe(ctx)
+	if err != nil || len(bare.Capabilities) != 0 {
+		t.Fatalf("a backend without jobs: %+v %v", bare, err)
+	}
+}
+
+func TestMissingJobIsUnsupported(t *testing.T) {
+	_, err := connect(t, &coretest.Backend{}).ListTags(context.Background(), core.TagsRequest{})
+	if !errors.Is(err, core.ErrUnsupported) {
+		t.Fatalf("err = %v, want ErrUnsupported", err)
+	}
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	b := &coretest.Backend{Schema: []core.ConfigField{{Key: "host", Type: "string", Help: "daemon socket"}}}
+	c := connect(t, b)
+	schema, err := c.ConfigSchema(ctx)
+	if err != nil || len(schema) != 1 || schema[0] != b.Schema[0] {
+		t.Fatalf("schema %+v %v", schema, err)
+	}
+	if err := c.Configure(ctx, json.RawMessage(`{"host":"unix:///x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if string(b.Settings()) != `{"host":"unix:///x"}` {
+		t.Fatalf("plugin got %s", b.Settings())
+	}
+}
+
+func TestTagsCrossInChunksAndInOrder(t *testing.T) {
+	var want []string
+	for i := range 2500 {
+		want = append(want, fmt.Sprintf("t%04d", i))
+	}
+	var gotReq core.TagsRequest
+	l := &coretest.TagLister{ListTagsFunc: func(_ context.Context, req core.TagsRequest) ([]string, error) {
+		gotReq = req
+		return want, nil
+	}}
+	req := core.TagsRequest{Repository: "library/busybox", Endpoints: []core.Endpoint{
+		{Registry: "127.0.0.1:5000", Host: "127.0.0.1:5000"},
+		{Registry: "docker.io", Host: "registry-1.docker.io", Insecure: true},
+	}}
+	tags, err := connect(t, l).ListTags(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tags, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %d tags, want %d in order", len(tags), len(want))
+	}
+	if gotReq.Repository != req.Repository || len(gotReq.Endpoints) != 2 || gotReq.Endpoints[1] != req.Endpoints[1] {
+		t.Fatalf("plugin got %+v", gotReq)
+	}
+}
+
+func TestErrorsKeepTheirKindAcrossTheBoundary(t *testing.T) {
+	for _, tc := range []struct {
+		plugin error
+		check  func(error) bool
+	}{
+		{core.Usagef("invalid repository"), func(err error) bool {
+			var u *core.UsageError
+			return errors.As(err, &u) && err.Error() == "invalid repository"
+		}},
+		{errors.New("127.0.0.1:5000/x: repository not found (NAME_UNKNOWN)"), func(err error) bool {
+			return err.Error() == "127.0.0.1:5000/x: repository not found (NAME_UNKNOWN)" && core.ExitCode(err) == 1
+		}},
+		{fmt.Errorf("stopped: %w", context.Canceled), func(err error) bool { return errors.Is(err, context.Canceled) }},
+	} {
+		l := &coretest.TagLister{ListTagsFunc: func(context.Context, core.TagsRequest) ([]string, error) { return nil, tc.plugin }}
+		_, err := connect(t, l).ListTags(context.Background(), core.TagsRequest{})
+		if !tc.check(err) {
+			t.Errorf("plugin error %q arrived as %T %q", tc.plugin, err, err)
+		}
+	}
+}
+
+func TestCancellationReachesThePlugin(t *testing.T) {
+	started := make(chan struct{})
+	l := &coretest.TagLister{ListTagsFunc: func(ctx context.Context, _ core.TagsRequest) ([]string, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	c := connect(t, l)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	if _, err := c.ListTags(ctx, core.TagsRequest{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestSettingsHelpers(t *testing.T) {
+	type s struct {
+		Host    string   `json:"host" help:"socket"`
+		Retries int      `json:"retries"`
+		Wait    Duration `json:"wait"`
+		Hosts   []string `json:"hosts"`
+		ignored int
+	}
+	var got []string
+	for _, f := range SchemaOf(&s{}) {
+		got = append(got, f.Key+":"+f.Type)
+	}
+	if strings.Join(got, " ") != "host:string retries:int wait:duration hosts:strings" {
+		t.Fatalf("schema %v", got)
+	}
+	var v s
+	if err := DecodeSettings("x", json.RawMessage(`{"host":"h","wait":"1m30s","hosts":["a"]}`), &v); err != nil || v.Host != "h" || v.Wait != Duration(90e9) {
+		t.Fatalf("decode: %+v %v", v, err)
+	}
+	for raw, want := range map[string]string{
+		`{"hots":"h"}`:   `config x.hots: unknown key (x knows: host, retries, wait, hosts)`,
+		`{"retries":"3"}`: `config x.retries: want int, got string`,
+		`{"wait":"soon"}`: `want a duration`,
+	} {
+		err := DecodeSettings("x", json.RawMessage(raw), &v)
+		if err == nil || !strings.Contains(err.Error(), want) || core.ExitCode(err) != core.ExitUsage {
+			t.Errorf("%s: err = %v, want %q", raw, err, want)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/ocix/ocix/core"
+	pb "github.com/ocix/ocix/proto/pluginpb"
+)
+
+// tagsPerMessage keeps each ListTags message far below gRPC's 4 MiB default
+// receive limit (a tag is at most 128 bytes).
+const tagsPerMessage = 1000
+
+// server is the plugin half of the shim: convert, call, convert back.
+type server struct {
+	pb.UnimplementedBackendServer
+	impl core.Backend
+}
+
+func (s *server) ConfigSchema(ctx context.Context, _ *pb.ConfigSchemaRequest) (*pb.ConfigSchemaResponse, error) {
+	fields, err := s.impl.ConfigSchema(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ConfigSchemaResponse{Fields: toProtoFields(fields)}, nil
+}
+
+func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	return &pb.ConfigureResponse{}, toStatus(s.impl.Configure(ctx, json.RawMessage(req.SettingsJson)))
+}
+
+func (s *server) Describe(ctx context.Context, _ *pb.DescribeRequest) (*pb.DescribeResponse, error) {
+	info, err := s.impl.Describe(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	info.Capabilities = capabilitiesOf(s.impl)
+	return toProtoInfo(info), nil
+}
+
+// capabilitiesOf declares what a backend can do by what it implements, so a
+// plugin cannot claim a job it has no code for.
+func capabilitiesOf(impl core.Backend) []core.Capability {
+	var caps []core.Capability
+	if _, ok := impl.(core.TagLister); ok {
+		caps = append(caps, core.CapTags)
+	}
+	return caps
+}
+
+func (s *server) ListTags(req *pb.ListTagsRequest, stream pb.Backend_ListTagsServer) error {
+	lister, ok := s.impl.(core.TagLister)
+	if !ok {
+		return toStatus(core.ErrUnsupported)
+	}
+	tags, err := lister.ListTags(stream.Context(), fromProtoTagsRequest(req))
+	if err != nil {
+		return toStatus(err)
+	}
+	for len(tags) > 0 {
+		n := min(len(tags), tagsPerMessage)
+		if err := stream.Send(&pb.ListTagsResponse{Tags: tags[:n]}); err != nil {
+			return err
+		}
+		tags = tags[n:]
+	}
+	return nil
+}
