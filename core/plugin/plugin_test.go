@@ -156,7 +156,7 @@ func TestSettingsHelpers(t *testing.T) {
 		t.Fatalf("decode: %+v %v", v, err)
 	}
 	for raw, want := range map[string]string{
-		`{"hots":"h"}`:   `config x.hots: unknown key (x knows: host, retries, wait, hosts)`,
+		`{"hots":"h"}`:    `config x.hots: unknown key (x knows: host, retries, wait, hosts)`,
 		`{"retries":"3"}`: `config x.retries: want int, got string`,
 		`{"wait":"soon"}`: `want a duration`,
 	} {

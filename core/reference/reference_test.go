@@ -34,11 +34,11 @@ func TestParseNormalisesLikeDocker(t *testing.T) {
 
 func TestParseRefusesBadNamesInOneLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                   "empty name",
-		"Busybox":            "must be lowercase",
-		"busybox:bad tag":    "invalid image reference",
-		"busybox@sha256:abc": "invalid image reference",
-		"a//b":               "invalid image reference",
+		"":                                    "empty name",
+		"Busybox":                             "must be lowercase",
+		"busybox:bad tag":                     "invalid image reference",
+		"busybox@sha256:abc":                  "invalid image reference",
+		"a//b":                                "invalid image reference",
 		"busybox:" + strings.Repeat("t", 129): "tag",
 	} {
 		_, err := Parse(in)
