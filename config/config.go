@@ -244,7 +244,8 @@ func convert(val any, typ string) any {
 }
 
 // Effective is the whole configuration as ocix uses it, for `ocix config`:
-// global keys, plus each backend's section as its plugin will receive it.
+// global keys, plus each backend's section: its defaults, overridden by what
+// its plugin will receive.
 func (c *Config) Effective(sections map[string][]core.ConfigField) (map[string]any, error) {
 	backends := map[string]any{}
 	for job, name := range c.Backends {
@@ -277,7 +278,13 @@ func (c *Config) Effective(sections map[string][]core.ConfigField) (map[string]a
 		if err != nil {
 			return nil, err
 		}
-		var m map[string]any
+		m := map[string]any{}
+		for _, f := range sections[name] {
+			var def any
+			if len(f.Default) > 0 && json.Unmarshal(f.Default, &def) == nil {
+				m[f.Key] = def
+			}
+		}
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return nil, err
 		}

@@ -57,6 +57,8 @@ type ConfigField struct {
 	Key  string
 	Type string // string, bool, int, duration or strings
 	Help string
+	// Default is the value used when the key is not set, as JSON.
+	Default json.RawMessage
 }
 
 // Backend is what every backend has, whatever jobs it can do. The jobs are

@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"encoding/json"
+
 	"github.com/ocix/ocix/core"
 	pb "github.com/ocix/ocix/proto/pluginpb"
 )
@@ -39,7 +41,7 @@ func fromProtoInfo(r *pb.DescribeResponse) core.Info {
 func toProtoFields(fs []core.ConfigField) []*pb.ConfigField {
 	out := make([]*pb.ConfigField, len(fs))
 	for i, f := range fs {
-		out[i] = &pb.ConfigField{Key: f.Key, Type: f.Type, Help: f.Help}
+		out[i] = &pb.ConfigField{Key: f.Key, Type: f.Type, Help: f.Help, DefaultJson: string(f.Default)}
 	}
 	return out
 }
@@ -48,6 +50,9 @@ func fromProtoFields(fs []*pb.ConfigField) []core.ConfigField {
 	out := make([]core.ConfigField, len(fs))
 	for i, f := range fs {
 		out[i] = core.ConfigField{Key: f.Key, Type: f.Type, Help: f.Help}
+		if f.DefaultJson != "" {
+			out[i].Default = json.RawMessage(f.DefaultJson)
+		}
 	}
 	return out
 }

@@ -59,10 +59,10 @@ func TestMissingJobIsUnsupported(t *testing.T) {
 
 func TestConfigRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	b := &coretest.Backend{Schema: []core.ConfigField{{Key: "host", Type: "string", Help: "daemon socket"}}}
+	b := &coretest.Backend{Schema: []core.ConfigField{{Key: "host", Type: "string", Help: "daemon socket", Default: json.RawMessage(`"unix:///d.sock"`)}}}
 	c := connect(t, b)
 	schema, err := c.ConfigSchema(ctx)
-	if err != nil || len(schema) != 1 || schema[0] != b.Schema[0] {
+	if err != nil || len(schema) != 1 || fmt.Sprint(schema[0]) != fmt.Sprint(b.Schema[0]) {
 		t.Fatalf("schema %+v %v", schema, err)
 	}
 	if err := c.Configure(ctx, json.RawMessage(`{"host":"unix:///x"}`)); err != nil {
@@ -145,10 +145,10 @@ func TestSettingsHelpers(t *testing.T) {
 		ignored int
 	}
 	var got []string
-	for _, f := range SchemaOf(&s{}) {
-		got = append(got, f.Key+":"+f.Type)
+	for _, f := range SchemaOf(&s{Retries: 5, Wait: Duration(30e9)}) {
+		got = append(got, f.Key+":"+f.Type+"="+string(f.Default))
 	}
-	if strings.Join(got, " ") != "host:string retries:int wait:duration hosts:strings" {
+	if strings.Join(got, " ") != `host:string="" retries:int=5 wait:duration="30s" hosts:strings=null` {
 		t.Fatalf("schema %v", got)
 	}
 	var v s

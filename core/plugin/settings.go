@@ -33,12 +33,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// SchemaOf lists the keys of a settings struct (or pointer to one).
+// SchemaOf lists the keys of a settings struct (or pointer to one); the
+// values it holds are the defaults.
 func SchemaOf(settings any) []core.ConfigField {
-	t := reflect.TypeOf(settings)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+	v := reflect.Indirect(reflect.ValueOf(settings))
+	t := v.Type()
 	var out []core.ConfigField
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -46,10 +45,17 @@ func SchemaOf(settings any) []core.ConfigField {
 		if key == "" || key == "-" {
 			continue
 		}
-		out = append(out, core.ConfigField{Key: key, Type: typeName(f.Type), Help: f.Tag.Get("help")})
+		def, err := json.Marshal(v.Field(i).Interface())
+		if err != nil {
+			def = nil
+		}
+		out = append(out, core.ConfigField{Key: key, Type: typeName(f.Type), Help: f.Tag.Get("help"), Default: def})
 	}
 	return out
 }
+
+// MarshalJSON writes a Duration as "1m30s", as it is read.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 func typeName(t reflect.Type) string {
 	switch {

@@ -277,8 +277,10 @@ type ConfigField struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// One of: string, bool, int, duration, strings.
-	Type          string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Help          string `protobuf:"bytes,3,opt,name=help,proto3" json:"help,omitempty"`
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Help string `protobuf:"bytes,3,opt,name=help,proto3" json:"help,omitempty"`
+	// The value the plugin uses when the key is not set, as JSON.
+	DefaultJson   string `protobuf:"bytes,4,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -330,6 +332,13 @@ func (x *ConfigField) GetType() string {
 func (x *ConfigField) GetHelp() string {
 	if x != nil {
 		return x.Help
+	}
+	return ""
+}
+
+func (x *ConfigField) GetDefaultJson() string {
+	if x != nil {
+		return x.DefaultJson
 	}
 	return ""
 }
@@ -592,11 +601,12 @@ const file_proto_plugin_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x15\n" +
 	"\x13ConfigSchemaRequest\"K\n" +
 	"\x14ConfigSchemaResponse\x123\n" +
-	"\x06fields\x18\x01 \x03(\v2\x1b.ocix.plugin.v1.ConfigFieldR\x06fields\"G\n" +
+	"\x06fields\x18\x01 \x03(\v2\x1b.ocix.plugin.v1.ConfigFieldR\x06fields\"j\n" +
 	"\vConfigField\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
-	"\x04help\x18\x03 \x01(\tR\x04help\"7\n" +
+	"\x04help\x18\x03 \x01(\tR\x04help\x12!\n" +
+	"\fdefault_json\x18\x04 \x01(\tR\vdefaultJson\"7\n" +
 	"\x10ConfigureRequest\x12#\n" +
 	"\rsettings_json\x18\x01 \x01(\fR\fsettingsJson\"\x13\n" +
 	"\x11ConfigureResponse\"V\n" +

@@ -38,9 +38,11 @@ func NewCmdBackends(f *Factory, runF func(context.Context, *Factory, []string) e
 
 func backendsRun(ctx context.Context, f *Factory, names []string) error {
 	ctx = ctxOrBackground(ctx)
-	statuses := f.Core.DescribeAll(ctx)
+	var statuses []core.Status
 	if len(names) > 0 {
 		statuses = f.Core.Describe(ctx, names)
+	} else {
+		statuses = f.Core.DescribeAll(ctx)
 	}
 	rows := []BackendRow{}
 	for _, st := range statuses {

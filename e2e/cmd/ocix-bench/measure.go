@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// tool is one command line to time.
+type tool struct {
+	label string
+	argv  []string
+	env   []string
+}
+
+// sample is one timed run.
+type sample struct {
+	wall, cpu time.Duration
+	maxRSS    int64 // KiB, the largest process of the run's tree
+}
+
+// stats are the medians of a tool's runs.
+type stats struct {
+	wall, cpu time.Duration
+	maxRSS    int64
+	output    string // stdout of the last run, to check the tools agree
+}
+
+// measure runs t once untimed (warming caches and taking any one-off
+// penalty such as a registry's first 429), then b.runs times.
+func (b *bench) measure(t tool) (stats, error) {
+	var samples []sample
+	var out string
+	for i := 0; i <= b.runs; i++ {
+		s, stdout, err := b.once(t)
+		if err != nil {
+			return stats{}, err
+		}
+		out = stdout
+		if i > 0 {
+			samples = append(samples, s)
+		}
+	}
+	med := func(f func(sample) time.Duration) time.Duration {
+		v := make([]time.Duration, len(samples))
+		for i, s := range samples {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	var rss int64
+	for _, s := range samples {
+		rss = max(rss, s.maxRSS)
+	}
+	return stats{
+		wall:   med(func(s sample) time.Duration { return s.wall }),
+		cpu:    med(func(s sample) time.Duration { return s.cpu }),
+		maxRSS: rss,
+		output: out,
+	}, nil
+}
+
+func (b *bench) once(t tool) (sample, string, error) {
+	cmd := exec.CommandContext(b.ctx, t.argv[0], t.argv[1:]...)
+	cmd.Env = append(b.baseEnv(), t.env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, "", fmt.Errorf("%s: %v: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
+	}
+	// wait4's usage counts the process and the children it waited for
+	// (ocix waits for its plugins).
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return sample{wall: wall, cpu: cpu, maxRSS: ru.Maxrss}, stdout.String(), nil
+}
+
+func (b *bench) baseEnv() []string {
+	return []string{
+		"PATH=" + pathEnv(),
+		"HOME=" + b.home,
+		"XDG_CONFIG_HOME=" + b.home + "/.config",
+		"XDG_RUNTIME_DIR=" + b.home + "/run",
+		"DOCKER_CONFIG=" + b.home + "/.docker",
+		"TMPDIR=" + b.home + "/tmp",
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
