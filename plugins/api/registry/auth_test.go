@@ -305,7 +305,7 @@ func TestBearerRealmInsecureRegistry(t *testing.T) {
 	c = newTestClient(t, Options{})
 	dialTo(c.Client, tr.srv.Listener.Addr().String())
 	_, err = c.ListTags(context.Background(), ep, "team/app")
-	wantError(t, err, "cannot reach registry registry.example:5000: http: server gave HTTP response to HTTPS client")
+	wantError(t, err, "cannot reach registry registry.example:5000: the registry does not speak TLS (use --insecure or registries.insecure for plain HTTP)")
 }
 
 func TestBasicChallenge(t *testing.T) {
