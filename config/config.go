@@ -28,6 +28,7 @@ const (
 	KeyPluginDir  = "plugin-dir"
 	keyBackends   = "backends"
 	keyRegistries = "registries"
+	keyCache      = "cache"
 )
 
 // sep joins viper's key paths. It is not "." because map keys such as the
@@ -53,11 +54,27 @@ type Config struct {
 	// Backends is the default backend per job.
 	Backends   map[core.Capability]string
 	Registries core.Registries
+	// CacheDir holds ocix's cache and the scratch space of exports to a
+	// stream: cache.dir, default $XDG_CACHE_HOME/ocix.
+	CacheDir string
 
 	v *viper.Viper
 	// sections holds each backend section as the file wrote it, so keys
 	// the backend does not know reach it to be refused.
 	sections map[string]map[string]any
+}
+
+// defaultCacheDir is $XDG_CACHE_HOME/ocix, as the XDG spec has it.
+func defaultCacheDir() string {
+	dir := os.Getenv("XDG_CACHE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), fmt.Sprintf("ocix-cache-%d", os.Getuid()))
+		}
+		dir = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(dir, "ocix")
 }
 
 // DefaultPath is $XDG_CONFIG_HOME/ocix/config.yaml.
@@ -140,6 +157,19 @@ func (c *Config) readFile(path string, explicit bool) error {
 					return bad("backends.%s: want a backend name", job)
 				}
 			}
+		case keyCache:
+			m, ok := val.(map[string]any)
+			if !ok {
+				return bad("cache: want a map with dir")
+			}
+			for k, v := range m {
+				if k != "dir" {
+					return bad("cache.%s: unknown key (want dir)", k)
+				}
+				if _, ok := v.(string); !ok {
+					return bad("cache.dir: want a directory path")
+				}
+			}
 		case keyRegistries:
 			m, ok := val.(map[string]any)
 			if !ok {
@@ -153,7 +183,7 @@ func (c *Config) readFile(path string, explicit bool) error {
 		default:
 			m, ok := val.(map[string]any)
 			if !ok {
-				return bad("unknown key %q (global keys: plugin-dir, backends, registries; anything else is a backend's section)", top)
+				return bad("unknown key %q (global keys: plugin-dir, backends, registries, cache; anything else is a backend's section)", top)
 			}
 			c.sections[top] = m
 		}
@@ -164,6 +194,9 @@ func (c *Config) readFile(path string, explicit bool) error {
 // resolve turns global keys into typed fields.
 func (c *Config) resolve() error {
 	c.PluginDir = c.v.GetString(KeyPluginDir)
+	if c.CacheDir = c.v.GetString(keyCache + sep + "dir"); c.CacheDir == "" {
+		c.CacheDir = defaultCacheDir()
+	}
 	c.Backends = map[core.Capability]string{}
 	for _, job := range core.AllCapabilities {
 		c.Backends[job] = c.v.GetString(keyBackends + sep + string(job))
@@ -258,6 +291,7 @@ func (c *Config) Effective(sections map[string][]core.ConfigField) (map[string]a
 	out := map[string]any{
 		KeyPluginDir: c.PluginDir,
 		keyBackends:  backends,
+		keyCache:     map[string]any{"dir": c.CacheDir},
 		keyRegistries: map[string]any{
 			"insecure": nonNil(c.Registries.Insecure),
 			"mirrors":  mirrors,

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"fmt"
 	"strings"
 	"sync"
@@ -14,8 +15,9 @@ type Loader interface {
 	// Names lists every backend that can be found, sorted.
 	Names() ([]string, error)
 	// Load starts backend name; stop ends it and frees what it holds, and is
-	// safe to call more than once.
-	Load(ctx context.Context, name string) (b Backend, stop func(), err error)
+	// safe to call more than once. files are handed to the backend for its
+	// job (an output stream, the user's terminal): a plugin inherits them.
+	Load(ctx context.Context, name string, files []*os.File) (b Backend, stop func(), err error)
 }
 
 // SettingsFunc returns a backend's configuration section as a JSON object
@@ -44,8 +46,8 @@ func (h *Handle) Close() { h.stop() }
 // checks that the backend can do that job and can do it now. On error the
 // backend is stopped; the Handle returned beside the error, if any, holds
 // what was learnt about it before the error (its schema, say).
-func (c *Core) Open(ctx context.Context, name string, need Capability) (*Handle, error) {
-	b, stop, err := c.Loader.Load(ctx, name)
+func (c *Core) Open(ctx context.Context, name string, need Capability, files ...*os.File) (*Handle, error) {
+	b, stop, err := c.Loader.Load(ctx, name, files)
 	if err != nil {
 		return nil, err
 	}
@@ -161,4 +163,34 @@ func (c *Core) ListTags(ctx context.Context, backend string, req TagsRequest) ([
 		return nil, fmt.Errorf("backend %q declares tags but has no tag lister: %w", backend, ErrUnsupported)
 	}
 	return lister.ListTags(ctx, req)
+}
+
+// Export exports an image with the named backend into dest, committing
+// dest only when the backend reports success and aborting it otherwise.
+func (c *Core) Export(ctx context.Context, backend string, req ExportRequest, dest *Destination) (ExportResult, error) {
+	req.Dir, req.Tar, req.ScratchDir = dest.Dir, dest.Tar, dest.Scratch
+	var files []*os.File
+	if dest.Tar != nil {
+		files = append(files, dest.Tar)
+	}
+	h, err := c.Open(ctx, backend, CapExport, files...)
+	if err != nil {
+		dest.Abort()
+		return ExportResult{}, err
+	}
+	exporter, ok := h.Backend.(Exporter)
+	if !ok {
+		h.Close()
+		dest.Abort()
+		return ExportResult{}, fmt.Errorf("backend %q declares export but has no exporter: %w", backend, ErrUnsupported)
+	}
+	res, err := exporter.Export(ctx, req)
+	// The backend stops before its files are touched: a plugin cut short
+	// by Ctrl-C may still be writing for a moment.
+	h.Close()
+	if err != nil {
+		dest.Abort()
+		return ExportResult{}, err
+	}
+	return res, dest.Commit()
 }

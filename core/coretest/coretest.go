@@ -5,6 +5,7 @@ package coretest
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"sync"
 
@@ -70,7 +71,7 @@ func (l *Loader) Names() ([]string, error) {
 	return names, nil
 }
 
-func (l *Loader) Load(_ context.Context, name string) (core.Backend, func(), error) {
+func (l *Loader) Load(_ context.Context, name string, _ []*os.File) (core.Backend, func(), error) {
 	b, ok := l.Backends[name]
 	if !ok {
 		return nil, nil, core.Usagef("%w %q", core.ErrUnknownBackend, name)

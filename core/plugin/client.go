@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/ocix/ocix/core"
 	pb "github.com/ocix/ocix/proto/pluginpb"
@@ -16,16 +18,39 @@ import (
 type Client struct {
 	rpc    pb.BackendClient
 	exited func() error
+	// inherited are the files the plugin process inherited, in order; nil
+	// when the plugin runs in this process.
+	inherited []*os.File
 }
 
 var (
 	_ core.Backend   = (*Client)(nil)
 	_ core.TagLister = (*Client)(nil)
+	_ core.Exporter  = (*Client)(nil)
 )
 
 // OnExit sets the check the client makes when the connection fails: it
 // returns the plugin process's death as an error, or nil while it lives.
 func (c *Client) OnExit(exited func() error) { c.exited = exited }
+
+// Inherit tells the client which files the plugin process inherited (as
+// fds 3, 4, …), so requests name them by the plugin's descriptors.
+func (c *Client) Inherit(files []*os.File) { c.inherited = files }
+
+// fdOf is the plugin's descriptor for f. In a plugin process, the files it
+// inherited are 3, 4, … in order; a plugin in this process (tests) uses the
+// file's own descriptor.
+func (c *Client) fdOf(f *os.File) (int32, error) {
+	if c.inherited == nil {
+		return int32(f.Fd()), nil
+	}
+	for i, g := range c.inherited {
+		if g == f {
+			return int32(3 + i), nil
+		}
+	}
+	return 0, fmt.Errorf("file %s was not handed to the plugin when it started", f.Name())
+}
 
 func (c *Client) err(err error) error { return fromStatus(err, c.exited) }
 
@@ -66,4 +91,49 @@ func (c *Client) ListTags(ctx context.Context, req core.TagsRequest) ([]string, 
 		}
 		tags = append(tags, msg.Tags...)
 	}
+}
+
+// Export runs an export and hands its events to req.Events as they come.
+// It succeeds only when the plugin's result arrives: a stream that ends
+// without one (a plugin that died after its last write) is a failure.
+func (c *Client) Export(ctx context.Context, req core.ExportRequest) (core.ExportResult, error) {
+	preq, err := c.toProtoExportRequest(req)
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	stream, err := c.rpc.Export(ctx, preq)
+	if err != nil {
+		return core.ExportResult{}, c.err(err)
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return core.ExportResult{}, c.err(fmt.Errorf("the plugin ended the export without a result"))
+		}
+		if err != nil {
+			return core.ExportResult{}, c.err(err)
+		}
+		if res := msg.GetResult(); res != nil {
+			return fromProtoExportResult(res), nil
+		}
+		if req.Events != nil {
+			req.Events(fromProtoExportEvent(msg))
+		}
+	}
+}
+
+func (c *Client) toProtoExportRequest(r core.ExportRequest) (*pb.ExportRequest, error) {
+	p := &pb.ExportRequest{
+		Repository: r.Repository, Reference: r.Reference, Endpoints: toProtoEndpoints(r.Endpoints),
+		Platform: toProtoPlatform(r.Platform), Include: r.Include, Dir: r.Dir, ScratchDir: r.ScratchDir,
+		TarFd: -1,
+	}
+	if r.Tar != nil {
+		fd, err := c.fdOf(r.Tar)
+		if err != nil {
+			return nil, err
+		}
+		p.TarFd = fd
+	}
+	return p, nil
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/json"
+	"os"
 
 	"github.com/ocix/ocix/core"
 	pb "github.com/ocix/ocix/proto/pluginpb"
@@ -79,4 +80,58 @@ func toProtoTagsRequest(r core.TagsRequest) *pb.ListTagsRequest {
 
 func fromProtoTagsRequest(r *pb.ListTagsRequest) core.TagsRequest {
 	return core.TagsRequest{Repository: r.Repository, Endpoints: fromProtoEndpoints(r.Endpoints)}
+}
+
+func toProtoPlatform(p core.Platform) *pb.Platform {
+	return &pb.Platform{Os: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+}
+
+func fromProtoPlatform(p *pb.Platform) core.Platform {
+	return core.Platform{OS: p.GetOs(), Architecture: p.GetArchitecture(), Variant: p.GetVariant()}
+}
+
+// fromProtoExportRequest builds the plugin's request; the tar descriptor,
+// one this process inherited, becomes a file.
+func fromProtoExportRequest(r *pb.ExportRequest) core.ExportRequest {
+	req := core.ExportRequest{
+		Repository: r.Repository, Reference: r.Reference, Endpoints: fromProtoEndpoints(r.Endpoints),
+		Platform: fromProtoPlatform(r.Platform), Include: r.Include, Dir: r.Dir, ScratchDir: r.ScratchDir,
+	}
+	if r.TarFd >= 0 && r.Dir == "" {
+		req.Tar = os.NewFile(uintptr(r.TarFd), "export-output")
+	}
+	return req
+}
+
+func toProtoExportEvent(e core.ExportEvent) *pb.ExportEvent {
+	if e.Progress != nil {
+		p := e.Progress
+		return &pb.ExportEvent{Event: &pb.ExportEvent_Progress{Progress: &pb.Progress{
+			Layer: int32(p.Layer), Layers: int32(p.Layers), Digest: p.Digest, Done: p.Done, Total: p.Total,
+		}}}
+	}
+	return &pb.ExportEvent{Event: &pb.ExportEvent_Warning{Warning: e.Warning}}
+}
+
+func fromProtoExportEvent(e *pb.ExportEvent) core.ExportEvent {
+	if p := e.GetProgress(); p != nil {
+		return core.ExportEvent{Progress: &core.Progress{
+			Layer: int(p.Layer), Layers: int(p.Layers), Digest: p.Digest, Done: p.Done, Total: p.Total,
+		}}
+	}
+	return core.ExportEvent{Warning: e.GetWarning()}
+}
+
+func toProtoExportResult(r core.ExportResult) *pb.ExportResult {
+	return &pb.ExportResult{
+		Digest: r.Digest, Config: r.Config, Platform: toProtoPlatform(r.Platform),
+		Entries: r.Entries, Bytes: r.Bytes, TarDigest: r.TarDigest,
+	}
+}
+
+func fromProtoExportResult(r *pb.ExportResult) core.ExportResult {
+	return core.ExportResult{
+		Digest: r.Digest, Config: r.Config, Platform: fromProtoPlatform(r.Platform),
+		Entries: r.Entries, Bytes: r.Bytes, TarDigest: r.TarDigest,
+	}
 }

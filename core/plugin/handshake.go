@@ -17,7 +17,7 @@ import (
 // ProtocolVersion is the version of proto/plugin.proto that host and plugin
 // speak. go-plugin refuses a plugin built for another one.
 //
-//	1: ConfigSchema, Configure, Describe, ListTags.
+//	1: ConfigSchema, Configure, Describe, ListTags, Export.
 const ProtocolVersion = 1
 
 // pluginKey names the one plugin every ocix plugin binary serves.

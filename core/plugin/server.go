@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/ocix/ocix/core"
 	pb "github.com/ocix/ocix/proto/pluginpb"
@@ -46,6 +47,9 @@ func capabilitiesOf(impl core.Backend) []core.Capability {
 	if _, ok := impl.(core.TagLister); ok {
 		caps = append(caps, core.CapTags)
 	}
+	if _, ok := impl.(core.Exporter); ok {
+		caps = append(caps, core.CapExport)
+	}
 	return caps
 }
 
@@ -66,4 +70,38 @@ func (s *server) ListTags(req *pb.ListTagsRequest, stream pb.Backend_ListTagsSer
 		tags = tags[n:]
 	}
 	return nil
+}
+
+func (s *server) Export(req *pb.ExportRequest, stream pb.Backend_ExportServer) error {
+	exporter, ok := s.impl.(core.Exporter)
+	if !ok {
+		return toStatus(core.ErrUnsupported)
+	}
+	r := fromProtoExportRequest(req)
+	if r.Tar != nil {
+		// The plugin's copy of the host's file: closing it lets a reader
+		// of a pipe see the end once the host closes its own.
+		defer r.Tar.Close()
+	}
+	// Events come from the backend's goroutines; a gRPC stream takes one
+	// sender at a time.
+	var mu sync.Mutex
+	var sendErr error
+	r.Events = func(e core.ExportEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sendErr == nil {
+			sendErr = stream.Send(toProtoExportEvent(e))
+		}
+	}
+	res, err := exporter.Export(stream.Context(), r)
+	if err != nil {
+		return toStatus(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sendErr != nil {
+		return sendErr
+	}
+	return stream.Send(&pb.ExportEvent{Event: &pb.ExportEvent_Result{Result: toProtoExportResult(res)}})
 }

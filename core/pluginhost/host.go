@@ -37,7 +37,7 @@ func (h *Host) Names() ([]string, error) { return h.Finder.Names(), nil }
 // Load starts the first usable plugin for backend name. A candidate that
 // fails its handshake (wrong protocol version, not an ocix plugin, crashed
 // at start) is skipped with a warning naming it.
-func (h *Host) Load(_ context.Context, name string) (core.Backend, func(), error) {
+func (h *Host) Load(_ context.Context, name string, files []*os.File) (core.Backend, func(), error) {
 	if !validName.MatchString(name) {
 		return nil, nil, core.Usagef("invalid backend name %q", name)
 	}
@@ -58,7 +58,7 @@ func (h *Host) Load(_ context.Context, name string) (core.Backend, func(), error
 			b    core.Backend
 			stop func()
 		)
-		if b, stop, err = h.start(name, path, dir); err == nil {
+		if b, stop, err = h.start(name, path, dir, files); err == nil {
 			return b, stop, nil
 		}
 	}
@@ -66,12 +66,12 @@ func (h *Host) Load(_ context.Context, name string) (core.Backend, func(), error
 }
 
 // start runs one candidate and dispenses its backend.
-func (h *Host) start(name, path, socketDir string) (core.Backend, func(), error) {
-	p, err := start(name, path, h.pluginEnv(), socketDir, h.log())
+func (h *Host) start(name, path, socketDir string, files []*os.File) (core.Backend, func(), error) {
+	p, err := start(name, path, h.pluginEnv(), socketDir, h.log(), files)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := p.backend()
+	b, err := p.backend(files)
 	if err != nil {
 		p.stop()
 		return nil, nil, err

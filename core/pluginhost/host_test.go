@@ -134,7 +134,7 @@ func TestLoadRunsThePluginAndCloseLeavesNothing(t *testing.T) {
 	h, _ := newHost(t, Finder{PluginDir: dir})
 	pluginIn(t, dir, "kit", "tags")
 
-	b, stop, err := h.Load(context.Background(), "kit")
+	b, stop, err := h.Load(context.Background(), "kit", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestWrongProtocolIsSkippedForTheNextCandidate(t *testing.T) {
 	bad := pluginIn(t, first, "kit", "protocol")
 	pluginIn(t, second, "kit", "tags")
 	h, warnings := newHost(t, Finder{PluginDir: first, SelfDir: second})
-	b, stop, err := h.Load(context.Background(), "kit")
+	b, stop, err := h.Load(context.Background(), "kit", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestOnlyAWrongProtocolPluginIsAClearError(t *testing.T) {
 	dir := t.TempDir()
 	pluginIn(t, dir, "kit", "protocol")
 	h, _ := newHost(t, Finder{PluginDir: dir})
-	_, _, err := h.Load(context.Background(), "kit")
+	_, _, err := h.Load(context.Background(), "kit", nil)
 	if err == nil || !strings.Contains(err.Error(), `backend "kit": no usable plugin: `) || !strings.Contains(err.Error(), "protocol 99") {
 		t.Fatalf("err = %v", err)
 	}
@@ -188,7 +188,7 @@ func TestMissingPluginSaysWhereItLooked(t *testing.T) {
 	dir, self := t.TempDir(), t.TempDir()
 	pluginIn(t, self, "api", "tags")
 	h, _ := newHost(t, Finder{PluginDir: dir, SelfDir: self, Path: "/nonexistent"})
-	_, _, err := h.Load(context.Background(), "nope")
+	_, _, err := h.Load(context.Background(), "nope", nil)
 	want := fmt.Sprintf(`unknown backend "nope": no ocix-plugin-nope in plugin-dir %s, %s (ocix's directory), $PATH; backends found: api`, dir, self)
 	if err == nil || err.Error() != want || core.ExitCode(err) != core.ExitUsage {
 		t.Fatalf("err = %v\nwant %s", err, want)
@@ -203,7 +203,7 @@ func TestCrashIsOneLineNamingThePlugin(t *testing.T) {
 		dir := t.TempDir()
 		pluginIn(t, dir, "kit", mode)
 		h, _ := newHost(t, Finder{PluginDir: dir})
-		b, _, err := h.Load(context.Background(), "kit")
+		b, _, err := h.Load(context.Background(), "kit", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestCloseKillsAFrozenPlugin(t *testing.T) {
 	t.Setenv("OCIX_TESTKIT_PIDFILE", pidFile)
 	pluginIn(t, dir, "kit", "hang")
 	h, _ := newHost(t, Finder{PluginDir: dir})
-	if _, _, err := h.Load(context.Background(), "kit"); err != nil {
+	if _, _, err := h.Load(context.Background(), "kit", nil); err != nil {
 		t.Fatal(err)
 	}
 	pid := readPid(t, pidFile)
@@ -238,7 +238,7 @@ func TestCloseKillsAFrozenPlugin(t *testing.T) {
 // plugin, says so, and waits to be killed.
 func helperHost() {
 	h := &Host{Finder: Finder{PluginDir: os.Getenv("OCIX_TEST_HOST")}}
-	if _, _, err := h.Load(context.Background(), "kit"); err != nil {
+	if _, _, err := h.Load(context.Background(), "kit", nil); err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}

@@ -50,9 +50,12 @@ type process struct {
 // Pdeathsig: the kernel kills the plugin when that thread ends, which is
 // when the goroutine returns after stop — or when ocix dies, even by
 // SIGKILL. (Pdeathsig follows the thread, not the process: golang/go#27505.)
-func start(name, path string, env []string, socketDir string, log hclog.Logger) (*process, error) {
+func start(name, path string, env []string, socketDir string, log hclog.Logger, files []*os.File) (*process, error) {
 	p := &process{name: name, path: path, crash: &crashLine{}, release: make(chan struct{})}
 	p.cmd = exec.Command(path)
+	// go-plugin leaves ExtraFiles alone: they become fds 3, 4, … in the
+	// plugin (see plugin.Client.Inherit).
+	p.cmd.ExtraFiles = files
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// go-plugin appends the host's environment after Cmd.Env, where it
 	// would override ours; SkipHostEnv lets ours come last.
@@ -100,8 +103,9 @@ func (p *process) startError(err error) error {
 	return fmt.Errorf("%s", firstLine(msg))
 }
 
-// backend dispenses the plugin's gRPC client.
-func (p *process) backend() (*plugin.Client, error) {
+// backend dispenses the plugin's gRPC client, which names files by the
+// descriptors the plugin inherited them as.
+func (p *process) backend(files []*os.File) (*plugin.Client, error) {
 	rpc, err := p.client.Client()
 	if err != nil {
 		return nil, err
@@ -111,6 +115,7 @@ func (p *process) backend() (*plugin.Client, error) {
 		return nil, err
 	}
 	b.OnExit(p.exited)
+	b.Inherit(files)
 	return b, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -99,8 +101,12 @@ func (b *backend) options(ctx context.Context) []remote.Option {
 
 // translate tells ggcr's errors in ocix's one-line style.
 func translate(ep core.Endpoint, path string, err error) error {
-	var terr *transport.Error
-	if errors.As(err, &terr) {
+	var (
+		terr   *transport.Error
+		netErr net.Error
+	)
+	switch {
+	case errors.As(err, &terr):
 		e := &registries.Error{Repository: ep.Registry + "/" + path, Status: terr.StatusCode}
 		for _, d := range terr.Errors {
 			e.Codes = append(e.Codes, registries.ErrorCode{Code: string(d.Code), Message: d.Message})
@@ -109,9 +115,12 @@ func translate(ep core.Endpoint, path string, err error) error {
 			e.Status = http.StatusInternalServerError
 		}
 		return e
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
+	case errors.As(err, &netErr):
+		return registries.Unreachable(ep.Host, err)
 	}
-	return registries.Unreachable(ep.Host, err)
+	// Not the network's: a digest that does not verify, a manifest that
+	// does not parse. ggcr's message says which.
+	return fmt.Errorf("%s/%s: %v", ep.Registry, path, err)
 }

@@ -587,6 +587,437 @@ func (x *ListTagsResponse) GetTags() []string {
 	return nil
 }
 
+type Platform struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Os            string                 `protobuf:"bytes,1,opt,name=os,proto3" json:"os,omitempty"`
+	Architecture  string                 `protobuf:"bytes,2,opt,name=architecture,proto3" json:"architecture,omitempty"`
+	Variant       string                 `protobuf:"bytes,3,opt,name=variant,proto3" json:"variant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Platform) Reset() {
+	*x = Platform{}
+	mi := &file_proto_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Platform) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Platform) ProtoMessage() {}
+
+func (x *Platform) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Platform.ProtoReflect.Descriptor instead.
+func (*Platform) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Platform) GetOs() string {
+	if x != nil {
+		return x.Os
+	}
+	return ""
+}
+
+func (x *Platform) GetArchitecture() string {
+	if x != nil {
+		return x.Architecture
+	}
+	return ""
+}
+
+func (x *Platform) GetVariant() string {
+	if x != nil {
+		return x.Variant
+	}
+	return ""
+}
+
+type ExportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The repository path within the registry ("library/busybox").
+	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
+	// A tag or a digest ("sha256:…").
+	Reference string      `protobuf:"bytes,2,opt,name=reference,proto3" json:"reference,omitempty"`
+	Endpoints []*Endpoint `protobuf:"bytes,3,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	Platform  *Platform   `protobuf:"bytes,4,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Only these paths (absolute in the image) and what they need.
+	Include []string `protobuf:"bytes,5,rep,name=include,proto3" json:"include,omitempty"`
+	// Exactly one destination: dir, an existing directory to write the tree
+	// into, or tar_fd, a file descriptor the plugin inherited, to write the
+	// flattened tar stream to.
+	Dir   string `protobuf:"bytes,6,opt,name=dir,proto3" json:"dir,omitempty"`
+	TarFd int32  `protobuf:"varint,7,opt,name=tar_fd,json=tarFd,proto3" json:"tar_fd,omitempty"`
+	// A private directory for the plugin's temporary files; the host removes
+	// it.
+	ScratchDir    string `protobuf:"bytes,8,opt,name=scratch_dir,json=scratchDir,proto3" json:"scratch_dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequest) Reset() {
+	*x = ExportRequest{}
+	mi := &file_proto_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequest) ProtoMessage() {}
+
+func (x *ExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
+func (*ExportRequest) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ExportRequest) GetRepository() string {
+	if x != nil {
+		return x.Repository
+	}
+	return ""
+}
+
+func (x *ExportRequest) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *ExportRequest) GetEndpoints() []*Endpoint {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+func (x *ExportRequest) GetPlatform() *Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return nil
+}
+
+func (x *ExportRequest) GetInclude() []string {
+	if x != nil {
+		return x.Include
+	}
+	return nil
+}
+
+func (x *ExportRequest) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+func (x *ExportRequest) GetTarFd() int32 {
+	if x != nil {
+		return x.TarFd
+	}
+	return 0
+}
+
+func (x *ExportRequest) GetScratchDir() string {
+	if x != nil {
+		return x.ScratchDir
+	}
+	return ""
+}
+
+type ExportEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Event:
+	//
+	//	*ExportEvent_Progress
+	//	*ExportEvent_Warning
+	//	*ExportEvent_Result
+	Event         isExportEvent_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEvent) Reset() {
+	*x = ExportEvent{}
+	mi := &file_proto_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEvent) ProtoMessage() {}
+
+func (x *ExportEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEvent.ProtoReflect.Descriptor instead.
+func (*ExportEvent) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ExportEvent) GetEvent() isExportEvent_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *ExportEvent) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Event.(*ExportEvent_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *ExportEvent) GetWarning() string {
+	if x != nil {
+		if x, ok := x.Event.(*ExportEvent_Warning); ok {
+			return x.Warning
+		}
+	}
+	return ""
+}
+
+func (x *ExportEvent) GetResult() *ExportResult {
+	if x != nil {
+		if x, ok := x.Event.(*ExportEvent_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isExportEvent_Event interface {
+	isExportEvent_Event()
+}
+
+type ExportEvent_Progress struct {
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type ExportEvent_Warning struct {
+	Warning string `protobuf:"bytes,2,opt,name=warning,proto3,oneof"`
+}
+
+type ExportEvent_Result struct {
+	Result *ExportResult `protobuf:"bytes,3,opt,name=result,proto3,oneof"`
+}
+
+func (*ExportEvent_Progress) isExportEvent_Event() {}
+
+func (*ExportEvent_Warning) isExportEvent_Event() {}
+
+func (*ExportEvent_Result) isExportEvent_Event() {}
+
+// Progress is one layer's state, or the image's (layer -1).
+type Progress struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Layer  int32                  `protobuf:"varint,1,opt,name=layer,proto3" json:"layer,omitempty"`
+	Layers int32                  `protobuf:"varint,2,opt,name=layers,proto3" json:"layers,omitempty"`
+	Digest string                 `protobuf:"bytes,3,opt,name=digest,proto3" json:"digest,omitempty"`
+	Done   int64                  `protobuf:"varint,4,opt,name=done,proto3" json:"done,omitempty"`
+	// 0 when unknown.
+	Total         int64 `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Progress) Reset() {
+	*x = Progress{}
+	mi := &file_proto_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Progress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Progress) ProtoMessage() {}
+
+func (x *Progress) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Progress.ProtoReflect.Descriptor instead.
+func (*Progress) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Progress) GetLayer() int32 {
+	if x != nil {
+		return x.Layer
+	}
+	return 0
+}
+
+func (x *Progress) GetLayers() int32 {
+	if x != nil {
+		return x.Layers
+	}
+	return 0
+}
+
+func (x *Progress) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *Progress) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *Progress) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+type ExportResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The digest of the manifest exported.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The image's config (the OCI image config JSON).
+	Config   []byte    `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	Platform *Platform `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	Entries  int64     `protobuf:"varint,4,opt,name=entries,proto3" json:"entries,omitempty"`
+	Bytes    int64     `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// sha256 of the tar stream written, for a tar destination.
+	TarDigest     string `protobuf:"bytes,6,opt,name=tar_digest,json=tarDigest,proto3" json:"tar_digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportResult) Reset() {
+	*x = ExportResult{}
+	mi := &file_proto_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportResult) ProtoMessage() {}
+
+func (x *ExportResult) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportResult.ProtoReflect.Descriptor instead.
+func (*ExportResult) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ExportResult) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ExportResult) GetConfig() []byte {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *ExportResult) GetPlatform() *Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return nil
+}
+
+func (x *ExportResult) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+func (x *ExportResult) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *ExportResult) GetTarDigest() string {
+	if x != nil {
+		return x.TarDigest
+	}
+	return ""
+}
+
 var File_proto_plugin_proto protoreflect.FileDescriptor
 
 const file_proto_plugin_proto_rawDesc = "" +
@@ -620,18 +1051,54 @@ const file_proto_plugin_proto_rawDesc = "" +
 	"repository\x126\n" +
 	"\tendpoints\x18\x02 \x03(\v2\x18.ocix.plugin.v1.EndpointR\tendpoints\"&\n" +
 	"\x10ListTagsResponse\x12\x12\n" +
-	"\x04tags\x18\x01 \x03(\tR\x04tags*h\n" +
+	"\x04tags\x18\x01 \x03(\tR\x04tags\"X\n" +
+	"\bPlatform\x12\x0e\n" +
+	"\x02os\x18\x01 \x01(\tR\x02os\x12\"\n" +
+	"\farchitecture\x18\x02 \x01(\tR\farchitecture\x12\x18\n" +
+	"\avariant\x18\x03 \x01(\tR\avariant\"\x9f\x02\n" +
+	"\rExportRequest\x12\x1e\n" +
+	"\n" +
+	"repository\x18\x01 \x01(\tR\n" +
+	"repository\x12\x1c\n" +
+	"\treference\x18\x02 \x01(\tR\treference\x126\n" +
+	"\tendpoints\x18\x03 \x03(\v2\x18.ocix.plugin.v1.EndpointR\tendpoints\x124\n" +
+	"\bplatform\x18\x04 \x01(\v2\x18.ocix.plugin.v1.PlatformR\bplatform\x12\x18\n" +
+	"\ainclude\x18\x05 \x03(\tR\ainclude\x12\x10\n" +
+	"\x03dir\x18\x06 \x01(\tR\x03dir\x12\x15\n" +
+	"\x06tar_fd\x18\a \x01(\x05R\x05tarFd\x12\x1f\n" +
+	"\vscratch_dir\x18\b \x01(\tR\n" +
+	"scratchDir\"\xa2\x01\n" +
+	"\vExportEvent\x126\n" +
+	"\bprogress\x18\x01 \x01(\v2\x18.ocix.plugin.v1.ProgressH\x00R\bprogress\x12\x1a\n" +
+	"\awarning\x18\x02 \x01(\tH\x00R\awarning\x126\n" +
+	"\x06result\x18\x03 \x01(\v2\x1c.ocix.plugin.v1.ExportResultH\x00R\x06resultB\a\n" +
+	"\x05event\"z\n" +
+	"\bProgress\x12\x14\n" +
+	"\x05layer\x18\x01 \x01(\x05R\x05layer\x12\x16\n" +
+	"\x06layers\x18\x02 \x01(\x05R\x06layers\x12\x16\n" +
+	"\x06digest\x18\x03 \x01(\tR\x06digest\x12\x12\n" +
+	"\x04done\x18\x04 \x01(\x03R\x04done\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\x03R\x05total\"\xc3\x01\n" +
+	"\fExportResult\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06config\x18\x02 \x01(\fR\x06config\x124\n" +
+	"\bplatform\x18\x03 \x01(\v2\x18.ocix.plugin.v1.PlatformR\bplatform\x12\x18\n" +
+	"\aentries\x18\x04 \x01(\x03R\aentries\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x03R\x05bytes\x12\x1d\n" +
+	"\n" +
+	"tar_digest\x18\x06 \x01(\tR\ttarDigest*h\n" +
 	"\n" +
 	"Capability\x12\x1a\n" +
 	"\x16CAPABILITY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCAPABILITY_TAGS\x10\x01\x12\x15\n" +
 	"\x11CAPABILITY_EXPORT\x10\x02\x12\x12\n" +
-	"\x0eCAPABILITY_RUN\x10\x032\xd6\x02\n" +
+	"\x0eCAPABILITY_RUN\x10\x032\x9e\x03\n" +
 	"\aBackend\x12Y\n" +
 	"\fConfigSchema\x12#.ocix.plugin.v1.ConfigSchemaRequest\x1a$.ocix.plugin.v1.ConfigSchemaResponse\x12P\n" +
 	"\tConfigure\x12 .ocix.plugin.v1.ConfigureRequest\x1a!.ocix.plugin.v1.ConfigureResponse\x12M\n" +
 	"\bDescribe\x12\x1f.ocix.plugin.v1.DescribeRequest\x1a .ocix.plugin.v1.DescribeResponse\x12O\n" +
-	"\bListTags\x12\x1f.ocix.plugin.v1.ListTagsRequest\x1a .ocix.plugin.v1.ListTagsResponse0\x01B%Z#github.com/ocix/ocix/proto/pluginpbb\x06proto3"
+	"\bListTags\x12\x1f.ocix.plugin.v1.ListTagsRequest\x1a .ocix.plugin.v1.ListTagsResponse0\x01\x12F\n" +
+	"\x06Export\x12\x1d.ocix.plugin.v1.ExportRequest\x1a\x1b.ocix.plugin.v1.ExportEvent0\x01B%Z#github.com/ocix/ocix/proto/pluginpbb\x06proto3"
 
 var (
 	file_proto_plugin_proto_rawDescOnce sync.Once
@@ -646,7 +1113,7 @@ func file_proto_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_proto_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_proto_plugin_proto_goTypes = []any{
 	(Capability)(0),              // 0: ocix.plugin.v1.Capability
 	(*DescribeRequest)(nil),      // 1: ocix.plugin.v1.DescribeRequest
@@ -659,24 +1126,36 @@ var file_proto_plugin_proto_goTypes = []any{
 	(*Endpoint)(nil),             // 8: ocix.plugin.v1.Endpoint
 	(*ListTagsRequest)(nil),      // 9: ocix.plugin.v1.ListTagsRequest
 	(*ListTagsResponse)(nil),     // 10: ocix.plugin.v1.ListTagsResponse
+	(*Platform)(nil),             // 11: ocix.plugin.v1.Platform
+	(*ExportRequest)(nil),        // 12: ocix.plugin.v1.ExportRequest
+	(*ExportEvent)(nil),          // 13: ocix.plugin.v1.ExportEvent
+	(*Progress)(nil),             // 14: ocix.plugin.v1.Progress
+	(*ExportResult)(nil),         // 15: ocix.plugin.v1.ExportResult
 }
 var file_proto_plugin_proto_depIdxs = []int32{
 	0,  // 0: ocix.plugin.v1.DescribeResponse.capabilities:type_name -> ocix.plugin.v1.Capability
 	5,  // 1: ocix.plugin.v1.ConfigSchemaResponse.fields:type_name -> ocix.plugin.v1.ConfigField
 	8,  // 2: ocix.plugin.v1.ListTagsRequest.endpoints:type_name -> ocix.plugin.v1.Endpoint
-	3,  // 3: ocix.plugin.v1.Backend.ConfigSchema:input_type -> ocix.plugin.v1.ConfigSchemaRequest
-	6,  // 4: ocix.plugin.v1.Backend.Configure:input_type -> ocix.plugin.v1.ConfigureRequest
-	1,  // 5: ocix.plugin.v1.Backend.Describe:input_type -> ocix.plugin.v1.DescribeRequest
-	9,  // 6: ocix.plugin.v1.Backend.ListTags:input_type -> ocix.plugin.v1.ListTagsRequest
-	4,  // 7: ocix.plugin.v1.Backend.ConfigSchema:output_type -> ocix.plugin.v1.ConfigSchemaResponse
-	7,  // 8: ocix.plugin.v1.Backend.Configure:output_type -> ocix.plugin.v1.ConfigureResponse
-	2,  // 9: ocix.plugin.v1.Backend.Describe:output_type -> ocix.plugin.v1.DescribeResponse
-	10, // 10: ocix.plugin.v1.Backend.ListTags:output_type -> ocix.plugin.v1.ListTagsResponse
-	7,  // [7:11] is the sub-list for method output_type
-	3,  // [3:7] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	8,  // 3: ocix.plugin.v1.ExportRequest.endpoints:type_name -> ocix.plugin.v1.Endpoint
+	11, // 4: ocix.plugin.v1.ExportRequest.platform:type_name -> ocix.plugin.v1.Platform
+	14, // 5: ocix.plugin.v1.ExportEvent.progress:type_name -> ocix.plugin.v1.Progress
+	15, // 6: ocix.plugin.v1.ExportEvent.result:type_name -> ocix.plugin.v1.ExportResult
+	11, // 7: ocix.plugin.v1.ExportResult.platform:type_name -> ocix.plugin.v1.Platform
+	3,  // 8: ocix.plugin.v1.Backend.ConfigSchema:input_type -> ocix.plugin.v1.ConfigSchemaRequest
+	6,  // 9: ocix.plugin.v1.Backend.Configure:input_type -> ocix.plugin.v1.ConfigureRequest
+	1,  // 10: ocix.plugin.v1.Backend.Describe:input_type -> ocix.plugin.v1.DescribeRequest
+	9,  // 11: ocix.plugin.v1.Backend.ListTags:input_type -> ocix.plugin.v1.ListTagsRequest
+	12, // 12: ocix.plugin.v1.Backend.Export:input_type -> ocix.plugin.v1.ExportRequest
+	4,  // 13: ocix.plugin.v1.Backend.ConfigSchema:output_type -> ocix.plugin.v1.ConfigSchemaResponse
+	7,  // 14: ocix.plugin.v1.Backend.Configure:output_type -> ocix.plugin.v1.ConfigureResponse
+	2,  // 15: ocix.plugin.v1.Backend.Describe:output_type -> ocix.plugin.v1.DescribeResponse
+	10, // 16: ocix.plugin.v1.Backend.ListTags:output_type -> ocix.plugin.v1.ListTagsResponse
+	13, // 17: ocix.plugin.v1.Backend.Export:output_type -> ocix.plugin.v1.ExportEvent
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_proto_plugin_proto_init() }
@@ -684,13 +1163,18 @@ func file_proto_plugin_proto_init() {
 	if File_proto_plugin_proto != nil {
 		return
 	}
+	file_proto_plugin_proto_msgTypes[12].OneofWrappers = []any{
+		(*ExportEvent_Progress)(nil),
+		(*ExportEvent_Warning)(nil),
+		(*ExportEvent_Result)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_plugin_proto_rawDesc), len(file_proto_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	Backend_Configure_FullMethodName    = "/ocix.plugin.v1.Backend/Configure"
 	Backend_Describe_FullMethodName     = "/ocix.plugin.v1.Backend/Describe"
 	Backend_ListTags_FullMethodName     = "/ocix.plugin.v1.Backend/ListTags"
+	Backend_Export_FullMethodName       = "/ocix.plugin.v1.Backend/Export"
 )
 
 // BackendClient is the client API for Backend service.
@@ -51,6 +52,11 @@ type BackendClient interface {
 	// ListTags streams every tag of a repository in registry order, in chunks
 	// small enough for gRPC's default message limit.
 	ListTags(ctx context.Context, in *ListTagsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListTagsResponse], error)
+	// Export writes an image's flattened root filesystem into a directory or
+	// as a tar stream to an inherited file descriptor. Data never travels in
+	// these messages: they carry progress, warnings and, last, the result;
+	// the export succeeded only if that result arrives.
+	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportEvent], error)
 }
 
 type backendClient struct {
@@ -110,6 +116,25 @@ func (c *backendClient) ListTags(ctx context.Context, in *ListTagsRequest, opts 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Backend_ListTagsClient = grpc.ServerStreamingClient[ListTagsResponse]
 
+func (c *backendClient) Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[1], Backend_Export_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportRequest, ExportEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_ExportClient = grpc.ServerStreamingClient[ExportEvent]
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -130,6 +155,11 @@ type BackendServer interface {
 	// ListTags streams every tag of a repository in registry order, in chunks
 	// small enough for gRPC's default message limit.
 	ListTags(*ListTagsRequest, grpc.ServerStreamingServer[ListTagsResponse]) error
+	// Export writes an image's flattened root filesystem into a directory or
+	// as a tar stream to an inherited file descriptor. Data never travels in
+	// these messages: they carry progress, warnings and, last, the result;
+	// the export succeeded only if that result arrives.
+	Export(*ExportRequest, grpc.ServerStreamingServer[ExportEvent]) error
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -151,6 +181,9 @@ func (UnimplementedBackendServer) Describe(context.Context, *DescribeRequest) (*
 }
 func (UnimplementedBackendServer) ListTags(*ListTagsRequest, grpc.ServerStreamingServer[ListTagsResponse]) error {
 	return status.Error(codes.Unimplemented, "method ListTags not implemented")
+}
+func (UnimplementedBackendServer) Export(*ExportRequest, grpc.ServerStreamingServer[ExportEvent]) error {
+	return status.Error(codes.Unimplemented, "method Export not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -238,6 +271,17 @@ func _Backend_ListTags_Handler(srv interface{}, stream grpc.ServerStream) error 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Backend_ListTagsServer = grpc.ServerStreamingServer[ListTagsResponse]
 
+func _Backend_Export_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(BackendServer).Export(m, &grpc.GenericServerStream[ExportRequest, ExportEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_ExportServer = grpc.ServerStreamingServer[ExportEvent]
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -262,6 +306,11 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "ListTags",
 			Handler:       _Backend_ListTags_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Export",
+			Handler:       _Backend_Export_Handler,
 			ServerStreams: true,
 		},
 	},

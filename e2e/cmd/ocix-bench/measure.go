@@ -15,6 +15,8 @@ type tool struct {
 	label string
 	argv  []string
 	env   []string
+	// before runs, untimed, before each run (emptying an output directory).
+	before func() error
 }
 
 // sample is one timed run.
@@ -33,9 +35,14 @@ type stats struct {
 // measure runs t once untimed (warming caches and taking any one-off
 // penalty such as a registry's first 429), then b.runs times.
 func (b *bench) measure(t tool) (stats, error) {
+	return b.measureN(t, b.runs)
+}
+
+// measureN is measure with n timed runs.
+func (b *bench) measureN(t tool, n int) (stats, error) {
 	var samples []sample
 	var out string
-	for i := 0; i <= b.runs; i++ {
+	for i := 0; i <= n; i++ {
 		s, stdout, err := b.once(t)
 		if err != nil {
 			return stats{}, err
@@ -66,6 +73,11 @@ func (b *bench) measure(t tool) (stats, error) {
 }
 
 func (b *bench) once(t tool) (sample, string, error) {
+	if t.before != nil {
+		if err := t.before(); err != nil {
+			return sample{}, "", err
+		}
+	}
 	cmd := exec.CommandContext(b.ctx, t.argv[0], t.argv[1:]...)
 	cmd.Env = append(b.baseEnv(), t.env...)
 	var stdout, stderr bytes.Buffer
@@ -97,6 +109,14 @@ func (b *bench) baseEnv() []string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
+}
+
+func secs(d time.Duration) string {
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func mib(kib int64) string {
+	return fmt.Sprintf("%d MiB", kib/1024)
 }
 
 func ms(d time.Duration) string {

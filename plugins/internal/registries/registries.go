@@ -148,3 +148,7 @@ func Unreachable(host string, err error) error {
 	}
 	return fmt.Errorf("cannot reach registry %s: %s", host, cause)
 }
+
+// IsDigest reports whether an image reference's tag-or-digest part is a
+// digest ("sha256:…").
+func IsDigest(ref string) bool { return strings.Contains(ref, ":") }

@@ -69,6 +69,7 @@ where those tools disagree.`,
 
 	root.AddCommand(
 		NewCmdTags(f, nil),
+		NewCmdExport(f, nil),
 		NewCmdBackends(f, nil),
 		NewCmdVersion(f),
 		NewCmdConfig(f, nil),

@@ -1,0 +1,66 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+)
+
+// ExportRequest asks for an image's flattened root filesystem.
+type ExportRequest struct {
+	// Repository is the path within the registry ("library/busybox").
+	Repository string
+	// Reference is a tag or a digest ("sha256:…").
+	Reference string
+	Endpoints []Endpoint
+	// Platform picks an image from an index; zero means the host's.
+	Platform Platform
+	// Include, when set, limits the export to these paths (absolute in
+	// the image) and what they need.
+	Include []string
+
+	// Exactly one destination. Dir is an existing directory to write the
+	// tree into; Tar is a file to write the flattened tar stream to.
+	Dir string
+	Tar *os.File
+	// ScratchDir is a private directory for temporary files, removed by
+	// core after the export.
+	ScratchDir string
+
+	// Events receives progress and warnings as the backend sends them;
+	// nil drops them.
+	Events func(ExportEvent)
+}
+
+// ExportEvent is progress or a warning from an export under way.
+type ExportEvent struct {
+	Progress *Progress
+	Warning  string
+}
+
+// Progress is one layer's state: Layer of Layers (from 0), Done of Total
+// bytes (Total 0 when unknown). Layer -1 is the whole image.
+type Progress struct {
+	Layer, Layers int
+	Digest        string
+	Done, Total   int64
+}
+
+// ExportResult is what a finished export reports. Only its arrival means
+// success: a stream that ends without it is a failed export.
+type ExportResult struct {
+	// Digest is the manifest digest of the image exported.
+	Digest string
+	// Config is the image's config JSON (Entrypoint, Cmd, Env, User…).
+	Config   json.RawMessage
+	Platform Platform
+	Entries  int64
+	Bytes    int64
+	// TarDigest is the sha256 of the tar stream, for a Tar destination.
+	TarDigest string
+}
+
+// Exporter exports an image's flattened root filesystem.
+type Exporter interface {
+	Export(ctx context.Context, req ExportRequest) (ExportResult, error)
+}

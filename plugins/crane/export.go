@@ -1,0 +1,137 @@
+package crane
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/plugins/internal/export"
+	"github.com/ocix/ocix/plugins/internal/registries"
+)
+
+// Export exports as `crane export` does — crane.Export, its own flattening
+// (mutate.Extract), quirks included (go-containerregistry #2002: a hard link
+// keeps the content a later layer gave its target) — so that compare can
+// show them. Its stream goes through the shared applier or tar writer, and
+// counts only once crane reports success: crane itself streams a corrupt
+// layer's files before it notices the digest.
+func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.ExportResult, error) {
+	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) (core.ExportResult, error) {
+		img, err := b.image(ctx, ep, req)
+		if err != nil {
+			return core.ExportResult{}, err
+		}
+		res, err := describe(img)
+		if err != nil {
+			return core.ExportResult{}, translate(ep, req.Repository, err)
+		}
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := crane.Export(img, pw)
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		stream := &export.Counter{R: pr, Events: req.Events}
+		d, err := export.Deliver(ctx, req, readCloser{stream, pr}, func() error {
+			if err := <-done; err != nil {
+				return translate(ep, req.Repository, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return core.ExportResult{}, err
+		}
+		res.Entries, res.Bytes, res.TarDigest = d.Entries, d.Bytes, d.TarDigest
+		return res, nil
+	})
+}
+
+// image finds the image for req.Platform on ep, listing the platforms an
+// index has when none fits.
+func (b *backend) image(ctx context.Context, ep core.Endpoint, req core.ExportRequest) (v1.Image, error) {
+	sep := ":"
+	if registries.IsDigest(req.Reference) {
+		sep = "@"
+	}
+	var opts []name.Option
+	if ep.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	full := ep.Registry + "/" + req.Repository + sep + req.Reference
+	ref, err := name.ParseReference(full, opts...)
+	if err != nil {
+		return nil, core.Usagef("invalid image reference %s: %v", full, err)
+	}
+	desc, err := remote.Get(ref, b.options(ctx)...)
+	if err != nil {
+		return nil, translate(ep, req.Repository, err)
+	}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, translate(ep, req.Repository, err)
+		}
+		return img, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, translate(ep, req.Repository, err)
+	}
+	manifest, err := idx.IndexManifest()
+	if err != nil {
+		return nil, translate(ep, req.Repository, err)
+	}
+	var have []core.Platform
+	for _, m := range manifest.Manifests {
+		var p core.Platform
+		if m.Platform != nil {
+			p = core.Platform{OS: m.Platform.OS, Architecture: m.Platform.Architecture, Variant: m.Platform.Variant}
+		}
+		have = append(have, p)
+	}
+	i, err := registries.MatchPlatform(ep.Registry+"/"+req.Repository+sep+req.Reference, req.Platform, have)
+	if err != nil {
+		return nil, err
+	}
+	img, err := remote.Image(ref.Context().Digest(manifest.Manifests[i].Digest.String()), b.options(ctx)...)
+	if err != nil {
+		return nil, translate(ep, req.Repository, err)
+	}
+	return img, nil
+}
+
+// describe fills what the result says of the image itself.
+func describe(img v1.Image) (core.ExportResult, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return core.ExportResult{}, fmt.Errorf("image config: %w", err)
+	}
+	return core.ExportResult{
+		Digest:   digest.String(),
+		Config:   raw,
+		Platform: core.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant},
+	}, nil
+}
+
+// readCloser reads through r and closes c.
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (r readCloser) Close() error { return r.c.Close() }
