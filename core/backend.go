@@ -47,6 +47,9 @@ type Info struct {
 	// now (daemon not reachable, binary missing); Reason says why in one line.
 	Available bool
 	Reason    string
+	// NeedsRootfs says a run backend takes a root filesystem and image
+	// config from core (runc) instead of pulling the image itself.
+	NeedsRootfs bool
 }
 
 // Has reports whether the backend declared capability c.

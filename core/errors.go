@@ -57,12 +57,16 @@ func signalName(s os.Signal) string {
 // ExitCode maps an error to the process exit code of the table above.
 func ExitCode(err error) int {
 	var (
-		usage *UsageError
-		intr  *InterruptedError
+		usage  *UsageError
+		intr   *InterruptedError
+		exit   *ExitError
+		engine *EngineError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &exit):
+		return exit.Code
 	case errors.As(err, &intr):
 		if intr.Signal == syscall.SIGTERM {
 			return ExitTerminated
@@ -70,6 +74,12 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.As(err, &usage), errors.Is(err, ErrUnsupported):
 		return ExitUsage
+	case errors.Is(err, ErrCommandNotFound):
+		return ExitNotFound
+	case errors.Is(err, ErrCommandNotInvocable):
+		return ExitNotInvoked
+	case errors.As(err, &engine):
+		return ExitEngine
 	}
 	return ExitFailed
 }

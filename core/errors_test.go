@@ -39,16 +39,29 @@ func TestInterruptedNamesTheSignal(t *testing.T) {
 	}
 }
 
-func TestWithSignalsCancelsOnFirstAndForwardsLater(t *testing.T) {
-	ctx, later, stop := WithSignals(context.Background())
+func TestSignalsCancelOnTheFirst(t *testing.T) {
+	ctx, _, stop := WithSignals(context.Background())
 	defer stop()
 	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
 	<-ctx.Done()
 	if err := Interrupted(ctx, ctx.Err()); ExitCode(err) != ExitInterrupted {
-		t.Fatalf("first SIGINT: %v", err)
+		t.Fatalf("SIGINT: %v", err)
 	}
+}
+
+func TestSignalsForwardedDoNotCancel(t *testing.T) {
+	ctx, sigs, stop := WithSignals(context.Background())
+	defer stop()
+	fwd := sigs.Forward()
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-	if s := <-later; s != syscall.SIGTERM {
-		t.Fatalf("second signal forwarded as %v", s)
+	if s := <-fwd; s != syscall.SIGTERM {
+		t.Fatalf("forwarded %v", s)
+	}
+	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	if s := <-fwd; s != syscall.SIGINT {
+		t.Fatalf("forwarded %v", s)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("a forwarded signal cancelled the context")
 	}
 }

@@ -27,6 +27,8 @@ var (
 	_ core.Backend   = (*Client)(nil)
 	_ core.TagLister = (*Client)(nil)
 	_ core.Exporter  = (*Client)(nil)
+	_ core.Runner    = (*Client)(nil)
+	_ core.Cleaner   = (*Client)(nil)
 )
 
 // OnExit sets the check the client makes when the connection fails: it
@@ -136,4 +138,64 @@ func (c *Client) toProtoExportRequest(r core.ExportRequest) (*pb.ExportRequest, 
 		p.TarFd = fd
 	}
 	return p, nil
+}
+
+// Run runs a container: the request, then req.Control's signals and sizes
+// as they come, until the plugin sends the container's exit code.
+func (c *Client) Run(ctx context.Context, req core.RunRequest) (core.RunResult, error) {
+	start, err := c.toProtoRunRequest(req)
+	if err != nil {
+		return core.RunResult{}, err
+	}
+	stream, err := c.rpc.Run(ctx)
+	if err != nil {
+		return core.RunResult{}, c.err(err)
+	}
+	if err := stream.Send(&pb.RunInput{Input: &pb.RunInput_Start{Start: start}}); err != nil {
+		return core.RunResult{}, c.err(err)
+	}
+	if req.Control != nil {
+		go func() {
+			for ctl := range req.Control {
+				if stream.Send(&pb.RunInput{Input: &pb.RunInput_Control{Control: toProtoRunControl(ctl)}}) != nil {
+					return
+				}
+			}
+		}()
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return core.RunResult{}, c.err(fmt.Errorf("the plugin ended the run without a result"))
+		}
+		if err != nil {
+			return core.RunResult{}, c.err(err)
+		}
+		if res := msg.GetResult(); res != nil {
+			return core.RunResult{ExitCode: int(res.ExitCode)}, nil
+		}
+		if req.Events != nil {
+			req.Events(fromProtoRunOutput(msg))
+		}
+	}
+}
+
+func (c *Client) Cleanup(ctx context.Context, invocation string) error {
+	_, err := c.rpc.Cleanup(ctx, &pb.CleanupRequest{Invocation: invocation})
+	return c.err(err)
+}
+
+func (c *Client) toProtoRunRequest(r core.RunRequest) (*pb.RunRequest, error) {
+	p := toProtoRunRequest(r)
+	var err error
+	fd := func(f *os.File) int32 {
+		if f == nil || err != nil {
+			return -1
+		}
+		var n int32
+		n, err = c.fdOf(f)
+		return n
+	}
+	p.StdinFd, p.StdoutFd, p.StderrFd = fd(r.Stdin), fd(r.Stdout), fd(r.Stderr)
+	return p, err
 }

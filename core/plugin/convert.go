@@ -23,12 +23,12 @@ func toProtoInfo(i core.Info) *pb.DescribeResponse {
 	}
 	return &pb.DescribeResponse{
 		Name: i.Name, Version: i.Version, Capabilities: caps,
-		Available: i.Available, Reason: i.Reason,
+		Available: i.Available, Reason: i.Reason, NeedsRootfs: i.NeedsRootfs,
 	}
 }
 
 func fromProtoInfo(r *pb.DescribeResponse) core.Info {
-	info := core.Info{Name: r.Name, Version: r.Version, Available: r.Available, Reason: r.Reason}
+	info := core.Info{Name: r.Name, Version: r.Version, Available: r.Available, Reason: r.Reason, NeedsRootfs: r.NeedsRootfs}
 	for _, pc := range r.Capabilities {
 		for c, p := range capabilityToProto {
 			if p == pc {
@@ -134,4 +134,91 @@ func fromProtoExportResult(r *pb.ExportResult) core.ExportResult {
 		Digest: r.Digest, Config: r.Config, Platform: fromProtoPlatform(r.Platform),
 		Entries: r.Entries, Bytes: r.Bytes, TarDigest: r.TarDigest,
 	}
+}
+
+// toProtoRunRequest converts all but the streams, which need the client's
+// descriptor numbering.
+func toProtoRunRequest(r core.RunRequest) *pb.RunRequest {
+	mounts := make([]*pb.Mount, len(r.Mounts))
+	for i, m := range r.Mounts {
+		mounts[i] = &pb.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+	}
+	return &pb.RunRequest{
+		Image: r.Image, Repository: r.Repository, Reference: r.Reference,
+		Endpoints: toProtoEndpoints(r.Endpoints), Platform: toProtoPlatform(r.Platform),
+		EntrypointSet: r.Entrypoint != nil, Entrypoint: r.Entrypoint, Args: r.Args, Env: r.Env,
+		Workdir: r.Workdir, User: r.User, Hostname: r.Hostname, ReadOnly: r.ReadOnly, Mounts: mounts,
+		Network: r.Network, Interactive: r.Interactive, Tty: r.TTY, Size: toProtoSize(r.Size), Keep: r.Keep,
+		Invocation: r.Invocation, Rootfs: r.Rootfs, ImageConfig: r.ImageConfig, ScratchDir: r.ScratchDir,
+		StdinFd: -1, StdoutFd: -1, StderrFd: -1,
+	}
+}
+
+// fromProtoRunRequest builds the plugin's request; the descriptors, ones
+// this process inherited, become files.
+func fromProtoRunRequest(r *pb.RunRequest) core.RunRequest {
+	mounts := make([]core.Mount, len(r.Mounts))
+	for i, m := range r.Mounts {
+		mounts[i] = core.Mount{Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+	}
+	req := core.RunRequest{
+		Image: r.Image, Repository: r.Repository, Reference: r.Reference,
+		Endpoints: fromProtoEndpoints(r.Endpoints), Platform: fromProtoPlatform(r.Platform),
+		Args: r.Args, Env: r.Env, Workdir: r.Workdir, User: r.User, Hostname: r.Hostname,
+		ReadOnly: r.ReadOnly, Mounts: mounts, Network: r.Network, Interactive: r.Interactive,
+		TTY: r.Tty, Size: fromProtoSize(r.Size), Keep: r.Keep, Invocation: r.Invocation,
+		Rootfs: r.Rootfs, ImageConfig: r.ImageConfig, ScratchDir: r.ScratchDir,
+		Stdin: inherited(r.StdinFd, "stdin"), Stdout: inherited(r.StdoutFd, "stdout"), Stderr: inherited(r.StderrFd, "stderr"),
+	}
+	if r.EntrypointSet {
+		req.Entrypoint = append([]string{}, r.Entrypoint...)
+	}
+	return req
+}
+
+func inherited(fd int32, name string) *os.File {
+	if fd < 0 {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), name)
+}
+
+func toProtoSize(s core.TerminalSize) *pb.TerminalSize {
+	return &pb.TerminalSize{Rows: uint32(s.Rows), Cols: uint32(s.Cols)}
+}
+
+func fromProtoSize(s *pb.TerminalSize) core.TerminalSize {
+	return core.TerminalSize{Rows: uint16(s.GetRows()), Cols: uint16(s.GetCols())}
+}
+
+func toProtoRunControl(c core.RunControl) *pb.RunControl {
+	p := &pb.RunControl{Signal: c.Signal}
+	if c.Resize != nil {
+		p.Resize = toProtoSize(*c.Resize)
+	}
+	return p
+}
+
+func fromProtoRunControl(c *pb.RunControl) core.RunControl {
+	ctl := core.RunControl{Signal: c.Signal}
+	if c.Resize != nil {
+		s := fromProtoSize(c.Resize)
+		ctl.Resize = &s
+	}
+	return ctl
+}
+
+func toProtoRunOutput(e core.ExportEvent) *pb.RunOutput {
+	ev := toProtoExportEvent(e)
+	if p := ev.GetProgress(); p != nil {
+		return &pb.RunOutput{Output: &pb.RunOutput_Progress{Progress: p}}
+	}
+	return &pb.RunOutput{Output: &pb.RunOutput_Warning{Warning: ev.GetWarning()}}
+}
+
+func fromProtoRunOutput(o *pb.RunOutput) core.ExportEvent {
+	if p := o.GetProgress(); p != nil {
+		return fromProtoExportEvent(&pb.ExportEvent{Event: &pb.ExportEvent_Progress{Progress: p}})
+	}
+	return core.ExportEvent{Warning: o.GetWarning()}
 }

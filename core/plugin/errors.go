@@ -25,6 +25,10 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, core.ErrUnsupported):
 		code = codes.Unimplemented
+	case errors.Is(err, core.ErrCommandNotFound):
+		code = codes.NotFound
+	case errors.Is(err, core.ErrCommandNotInvocable):
+		code = codes.PermissionDenied
 	case errors.As(err, &usage):
 		code = codes.InvalidArgument
 	case errors.Is(err, context.Canceled):
@@ -51,6 +55,10 @@ func fromStatus(err error, exited func() error) error {
 		return fmt.Errorf("%s: %w", st.Message(), core.ErrUnsupported)
 	case codes.InvalidArgument:
 		return &core.UsageError{Err: errors.New(st.Message())}
+	case codes.NotFound:
+		return fmt.Errorf("%s%w", st.Message(), errMarker(core.ErrCommandNotFound))
+	case codes.PermissionDenied:
+		return fmt.Errorf("%s%w", st.Message(), errMarker(core.ErrCommandNotInvocable))
 	case codes.Canceled:
 		return context.Canceled
 	case codes.DeadlineExceeded:
@@ -65,3 +73,12 @@ func fromStatus(err error, exited func() error) error {
 	}
 	return errors.New(st.Message())
 }
+
+// errMarker wraps a sentinel so that it marks an error without adding to
+// its message (which already says what happened).
+func errMarker(sentinel error) error { return silent{sentinel} }
+
+type silent struct{ err error }
+
+func (s silent) Error() string { return "" }
+func (s silent) Unwrap() error { return s.err }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"sync"
 
 	"github.com/ocix/ocix/core"
@@ -49,6 +50,9 @@ func capabilitiesOf(impl core.Backend) []core.Capability {
 	}
 	if _, ok := impl.(core.Exporter); ok {
 		caps = append(caps, core.CapExport)
+	}
+	if _, ok := impl.(core.Runner); ok {
+		caps = append(caps, core.CapRun)
 	}
 	return caps
 }
@@ -104,4 +108,68 @@ func (s *server) Export(req *pb.ExportRequest, stream pb.Backend_ExportServer) e
 		return sendErr
 	}
 	return stream.Send(&pb.ExportEvent{Event: &pb.ExportEvent_Result{Result: toProtoExportResult(res)}})
+}
+
+func (s *server) Run(stream pb.Backend_RunServer) error {
+	runner, ok := s.impl.(core.Runner)
+	if !ok {
+		return toStatus(core.ErrUnsupported)
+	}
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	start := first.GetStart()
+	if start == nil {
+		return toStatus(core.Usagef("run: the first message must be the request"))
+	}
+	req := fromProtoRunRequest(start)
+	// The plugin's copies of the user's streams: closed when the run ends,
+	// so that readers of the user's pipes see their end with the host's.
+	for _, f := range []*os.File{req.Stdin, req.Stdout, req.Stderr} {
+		if f != nil {
+			defer f.Close()
+		}
+	}
+	ctx := stream.Context()
+	control := make(chan core.RunControl)
+	req.Control = control
+	go func() {
+		defer close(control)
+		for {
+			in, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			if c := in.GetControl(); c != nil {
+				select {
+				case control <- fromProtoRunControl(c):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	var mu sync.Mutex
+	req.Events = func(e core.ExportEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		stream.Send(toProtoRunOutput(e))
+	}
+	res, err := runner.Run(ctx, req)
+	if err != nil {
+		return toStatus(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return stream.Send(&pb.RunOutput{Output: &pb.RunOutput_Result{Result: &pb.RunResult{ExitCode: int32(res.ExitCode)}}})
+}
+
+func (s *server) Cleanup(ctx context.Context, req *pb.CleanupRequest) (*pb.CleanupResponse, error) {
+	cleaner, ok := s.impl.(core.Cleaner)
+	if !ok {
+		// Nothing of this backend's outlives a dead plugin.
+		return &pb.CleanupResponse{}, nil
+	}
+	return &pb.CleanupResponse{}, toStatus(cleaner.Cleanup(ctx, req.Invocation))
 }

@@ -304,3 +304,23 @@ func TestSweepSparesLiveHosts(t *testing.T) {
 		t.Fatalf("a live host's directory was swept: %v", err)
 	}
 }
+
+func TestDeepTmpdirStillGivesShortSocketPaths(t *testing.T) {
+	deep := filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pluginIn(t, dir, "kit", "tags")
+	h := &Host{Finder: Finder{PluginDir: dir}}
+	defer h.Close()
+	t.Setenv("TMPDIR", deep)
+	b, stop, err := h.Load(context.Background(), "kit", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if _, err := b.(core.TagLister).ListTags(context.Background(), core.TagsRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -26,9 +26,17 @@ type socketDir struct {
 	lock *os.File
 }
 
-// socketBase is the per-user parent of every host's socket directory.
+// maxBaseLen keeps socket paths (base/host-N/pluginN, about 35 bytes more)
+// within the 108 bytes a unix socket address holds.
+const maxBaseLen = 64
+
+// socketBase is the per-user parent of every host's socket directory:
+// under $TMPDIR, or /tmp when $TMPDIR is too deep for a socket path.
 func socketBase() (string, error) {
 	base := filepath.Join(os.TempDir(), fmt.Sprintf("ocix-%d", os.Getuid()))
+	if len(base) > maxBaseLen {
+		base = filepath.Join("/tmp", fmt.Sprintf("ocix-%d", os.Getuid()))
+	}
 	if err := os.Mkdir(base, 0o700); err != nil && !os.IsExist(err) {
 		return "", err
 	}

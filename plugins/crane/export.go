@@ -39,14 +39,9 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 			done <- err
 		}()
 		stream := &export.Counter{R: pr, Events: req.Events}
-		d, err := export.Deliver(ctx, req, readCloser{stream, pr}, func() error {
-			if err := <-done; err != nil {
-				return translate(ep, req.Repository, err)
-			}
-			return nil
-		})
+		d, err := export.Deliver(ctx, req, readCloser{stream, pr}, func() error { return <-done })
 		if err != nil {
-			return core.ExportResult{}, err
+			return core.ExportResult{}, translate(ep, req.Repository, err)
 		}
 		res.Entries, res.Bytes, res.TarDigest = d.Entries, d.Bytes, d.TarDigest
 		return res, nil

@@ -122,7 +122,9 @@ type DescribeResponse struct {
 	Capabilities []Capability           `protobuf:"varint,3,rep,packed,name=capabilities,proto3,enum=ocix.plugin.v1.Capability" json:"capabilities,omitempty"`
 	Available    bool                   `protobuf:"varint,4,opt,name=available,proto3" json:"available,omitempty"`
 	// One line saying why the backend is unavailable; empty when available.
-	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A run backend that takes a root filesystem from the host (runc).
+	NeedsRootfs   bool `protobuf:"varint,6,opt,name=needs_rootfs,json=needsRootfs,proto3" json:"needs_rootfs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -190,6 +192,13 @@ func (x *DescribeResponse) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *DescribeResponse) GetNeedsRootfs() bool {
+	if x != nil {
+		return x.NeedsRootfs
+	}
+	return false
 }
 
 type ConfigSchemaRequest struct {
@@ -1018,18 +1027,734 @@ func (x *ExportResult) GetTarDigest() string {
 	return ""
 }
 
+type Mount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	ReadOnly      bool                   `protobuf:"varint,3,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Mount) Reset() {
+	*x = Mount{}
+	mi := &file_proto_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Mount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Mount) ProtoMessage() {}
+
+func (x *Mount) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Mount.ProtoReflect.Descriptor instead.
+func (*Mount) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Mount) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Mount) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Mount) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+type TerminalSize struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          uint32                 `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	Cols          uint32                 `protobuf:"varint,2,opt,name=cols,proto3" json:"cols,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalSize) Reset() {
+	*x = TerminalSize{}
+	mi := &file_proto_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalSize) ProtoMessage() {}
+
+func (x *TerminalSize) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
+func (*TerminalSize) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *TerminalSize) GetRows() uint32 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *TerminalSize) GetCols() uint32 {
+	if x != nil {
+		return x.Cols
+	}
+	return 0
+}
+
+type RunRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Image      string                 `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	Repository string                 `protobuf:"bytes,2,opt,name=repository,proto3" json:"repository,omitempty"`
+	Reference  string                 `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	Endpoints  []*Endpoint            `protobuf:"bytes,4,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	Platform   *Platform              `protobuf:"bytes,5,opt,name=platform,proto3" json:"platform,omitempty"`
+	// entrypoint replaces the image's when entrypoint_set.
+	EntrypointSet bool          `protobuf:"varint,6,opt,name=entrypoint_set,json=entrypointSet,proto3" json:"entrypoint_set,omitempty"`
+	Entrypoint    []string      `protobuf:"bytes,7,rep,name=entrypoint,proto3" json:"entrypoint,omitempty"`
+	Args          []string      `protobuf:"bytes,8,rep,name=args,proto3" json:"args,omitempty"`
+	Env           []string      `protobuf:"bytes,9,rep,name=env,proto3" json:"env,omitempty"`
+	Workdir       string        `protobuf:"bytes,10,opt,name=workdir,proto3" json:"workdir,omitempty"`
+	User          string        `protobuf:"bytes,11,opt,name=user,proto3" json:"user,omitempty"`
+	Hostname      string        `protobuf:"bytes,12,opt,name=hostname,proto3" json:"hostname,omitempty"`
+	ReadOnly      bool          `protobuf:"varint,13,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	Mounts        []*Mount      `protobuf:"bytes,14,rep,name=mounts,proto3" json:"mounts,omitempty"`
+	Network       string        `protobuf:"bytes,15,opt,name=network,proto3" json:"network,omitempty"`
+	Interactive   bool          `protobuf:"varint,16,opt,name=interactive,proto3" json:"interactive,omitempty"`
+	Tty           bool          `protobuf:"varint,17,opt,name=tty,proto3" json:"tty,omitempty"`
+	Size          *TerminalSize `protobuf:"bytes,18,opt,name=size,proto3" json:"size,omitempty"`
+	Keep          bool          `protobuf:"varint,19,opt,name=keep,proto3" json:"keep,omitempty"`
+	// Descriptors the plugin inherited; -1 for none.
+	StdinFd       int32  `protobuf:"varint,20,opt,name=stdin_fd,json=stdinFd,proto3" json:"stdin_fd,omitempty"`
+	StdoutFd      int32  `protobuf:"varint,21,opt,name=stdout_fd,json=stdoutFd,proto3" json:"stdout_fd,omitempty"`
+	StderrFd      int32  `protobuf:"varint,22,opt,name=stderr_fd,json=stderrFd,proto3" json:"stderr_fd,omitempty"`
+	Invocation    string `protobuf:"bytes,23,opt,name=invocation,proto3" json:"invocation,omitempty"`
+	Rootfs        string `protobuf:"bytes,24,opt,name=rootfs,proto3" json:"rootfs,omitempty"`
+	ImageConfig   []byte `protobuf:"bytes,25,opt,name=image_config,json=imageConfig,proto3" json:"image_config,omitempty"`
+	ScratchDir    string `protobuf:"bytes,26,opt,name=scratch_dir,json=scratchDir,proto3" json:"scratch_dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunRequest) Reset() {
+	*x = RunRequest{}
+	mi := &file_proto_plugin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunRequest) ProtoMessage() {}
+
+func (x *RunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
+func (*RunRequest) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RunRequest) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *RunRequest) GetRepository() string {
+	if x != nil {
+		return x.Repository
+	}
+	return ""
+}
+
+func (x *RunRequest) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *RunRequest) GetEndpoints() []*Endpoint {
+	if x != nil {
+		return x.Endpoints
+	}
+	return nil
+}
+
+func (x *RunRequest) GetPlatform() *Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return nil
+}
+
+func (x *RunRequest) GetEntrypointSet() bool {
+	if x != nil {
+		return x.EntrypointSet
+	}
+	return false
+}
+
+func (x *RunRequest) GetEntrypoint() []string {
+	if x != nil {
+		return x.Entrypoint
+	}
+	return nil
+}
+
+func (x *RunRequest) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *RunRequest) GetEnv() []string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *RunRequest) GetWorkdir() string {
+	if x != nil {
+		return x.Workdir
+	}
+	return ""
+}
+
+func (x *RunRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *RunRequest) GetHostname() string {
+	if x != nil {
+		return x.Hostname
+	}
+	return ""
+}
+
+func (x *RunRequest) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *RunRequest) GetMounts() []*Mount {
+	if x != nil {
+		return x.Mounts
+	}
+	return nil
+}
+
+func (x *RunRequest) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *RunRequest) GetInteractive() bool {
+	if x != nil {
+		return x.Interactive
+	}
+	return false
+}
+
+func (x *RunRequest) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+func (x *RunRequest) GetSize() *TerminalSize {
+	if x != nil {
+		return x.Size
+	}
+	return nil
+}
+
+func (x *RunRequest) GetKeep() bool {
+	if x != nil {
+		return x.Keep
+	}
+	return false
+}
+
+func (x *RunRequest) GetStdinFd() int32 {
+	if x != nil {
+		return x.StdinFd
+	}
+	return 0
+}
+
+func (x *RunRequest) GetStdoutFd() int32 {
+	if x != nil {
+		return x.StdoutFd
+	}
+	return 0
+}
+
+func (x *RunRequest) GetStderrFd() int32 {
+	if x != nil {
+		return x.StderrFd
+	}
+	return 0
+}
+
+func (x *RunRequest) GetInvocation() string {
+	if x != nil {
+		return x.Invocation
+	}
+	return ""
+}
+
+func (x *RunRequest) GetRootfs() string {
+	if x != nil {
+		return x.Rootfs
+	}
+	return ""
+}
+
+func (x *RunRequest) GetImageConfig() []byte {
+	if x != nil {
+		return x.ImageConfig
+	}
+	return nil
+}
+
+func (x *RunRequest) GetScratchDir() string {
+	if x != nil {
+		return x.ScratchDir
+	}
+	return ""
+}
+
+type RunControl struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A signal to deliver to the container: "SIGINT", "SIGTERM", "SIGKILL".
+	Signal        string        `protobuf:"bytes,1,opt,name=signal,proto3" json:"signal,omitempty"`
+	Resize        *TerminalSize `protobuf:"bytes,2,opt,name=resize,proto3" json:"resize,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunControl) Reset() {
+	*x = RunControl{}
+	mi := &file_proto_plugin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunControl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunControl) ProtoMessage() {}
+
+func (x *RunControl) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunControl.ProtoReflect.Descriptor instead.
+func (*RunControl) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RunControl) GetSignal() string {
+	if x != nil {
+		return x.Signal
+	}
+	return ""
+}
+
+func (x *RunControl) GetResize() *TerminalSize {
+	if x != nil {
+		return x.Resize
+	}
+	return nil
+}
+
+type RunInput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Input:
+	//
+	//	*RunInput_Start
+	//	*RunInput_Control
+	Input         isRunInput_Input `protobuf_oneof:"input"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunInput) Reset() {
+	*x = RunInput{}
+	mi := &file_proto_plugin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunInput) ProtoMessage() {}
+
+func (x *RunInput) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunInput.ProtoReflect.Descriptor instead.
+func (*RunInput) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RunInput) GetInput() isRunInput_Input {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *RunInput) GetStart() *RunRequest {
+	if x != nil {
+		if x, ok := x.Input.(*RunInput_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *RunInput) GetControl() *RunControl {
+	if x != nil {
+		if x, ok := x.Input.(*RunInput_Control); ok {
+			return x.Control
+		}
+	}
+	return nil
+}
+
+type isRunInput_Input interface {
+	isRunInput_Input()
+}
+
+type RunInput_Start struct {
+	Start *RunRequest `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+type RunInput_Control struct {
+	Control *RunControl `protobuf:"bytes,2,opt,name=control,proto3,oneof"`
+}
+
+func (*RunInput_Start) isRunInput_Input() {}
+
+func (*RunInput_Control) isRunInput_Input() {}
+
+type RunOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Output:
+	//
+	//	*RunOutput_Progress
+	//	*RunOutput_Warning
+	//	*RunOutput_Result
+	Output        isRunOutput_Output `protobuf_oneof:"output"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunOutput) Reset() {
+	*x = RunOutput{}
+	mi := &file_proto_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunOutput) ProtoMessage() {}
+
+func (x *RunOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunOutput.ProtoReflect.Descriptor instead.
+func (*RunOutput) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RunOutput) GetOutput() isRunOutput_Output {
+	if x != nil {
+		return x.Output
+	}
+	return nil
+}
+
+func (x *RunOutput) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Output.(*RunOutput_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *RunOutput) GetWarning() string {
+	if x != nil {
+		if x, ok := x.Output.(*RunOutput_Warning); ok {
+			return x.Warning
+		}
+	}
+	return ""
+}
+
+func (x *RunOutput) GetResult() *RunResult {
+	if x != nil {
+		if x, ok := x.Output.(*RunOutput_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isRunOutput_Output interface {
+	isRunOutput_Output()
+}
+
+type RunOutput_Progress struct {
+	Progress *Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type RunOutput_Warning struct {
+	Warning string `protobuf:"bytes,2,opt,name=warning,proto3,oneof"`
+}
+
+type RunOutput_Result struct {
+	Result *RunResult `protobuf:"bytes,3,opt,name=result,proto3,oneof"`
+}
+
+func (*RunOutput_Progress) isRunOutput_Output() {}
+
+func (*RunOutput_Warning) isRunOutput_Output() {}
+
+func (*RunOutput_Result) isRunOutput_Output() {}
+
+type RunResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExitCode      int32                  `protobuf:"varint,1,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunResult) Reset() {
+	*x = RunResult{}
+	mi := &file_proto_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunResult) ProtoMessage() {}
+
+func (x *RunResult) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunResult.ProtoReflect.Descriptor instead.
+func (*RunResult) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RunResult) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+type CleanupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Invocation    string                 `protobuf:"bytes,1,opt,name=invocation,proto3" json:"invocation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupRequest) Reset() {
+	*x = CleanupRequest{}
+	mi := &file_proto_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupRequest) ProtoMessage() {}
+
+func (x *CleanupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupRequest.ProtoReflect.Descriptor instead.
+func (*CleanupRequest) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CleanupRequest) GetInvocation() string {
+	if x != nil {
+		return x.Invocation
+	}
+	return ""
+}
+
+type CleanupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CleanupResponse) Reset() {
+	*x = CleanupResponse{}
+	mi := &file_proto_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CleanupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CleanupResponse) ProtoMessage() {}
+
+func (x *CleanupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CleanupResponse.ProtoReflect.Descriptor instead.
+func (*CleanupResponse) Descriptor() ([]byte, []int) {
+	return file_proto_plugin_proto_rawDescGZIP(), []int{23}
+}
+
 var File_proto_plugin_proto protoreflect.FileDescriptor
 
 const file_proto_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x12proto/plugin.proto\x12\x0eocix.plugin.v1\"\x11\n" +
-	"\x0fDescribeRequest\"\xb6\x01\n" +
+	"\x0fDescribeRequest\"\xd9\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12>\n" +
 	"\fcapabilities\x18\x03 \x03(\x0e2\x1a.ocix.plugin.v1.CapabilityR\fcapabilities\x12\x1c\n" +
 	"\tavailable\x18\x04 \x01(\bR\tavailable\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x15\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12!\n" +
+	"\fneeds_rootfs\x18\x06 \x01(\bR\vneedsRootfs\"\x15\n" +
 	"\x13ConfigSchemaRequest\"K\n" +
 	"\x14ConfigSchemaResponse\x123\n" +
 	"\x06fields\x18\x01 \x03(\v2\x1b.ocix.plugin.v1.ConfigFieldR\x06fields\"j\n" +
@@ -1086,19 +1811,84 @@ const file_proto_plugin_proto_rawDesc = "" +
 	"\aentries\x18\x04 \x01(\x03R\aentries\x12\x14\n" +
 	"\x05bytes\x18\x05 \x01(\x03R\x05bytes\x12\x1d\n" +
 	"\n" +
-	"tar_digest\x18\x06 \x01(\tR\ttarDigest*h\n" +
+	"tar_digest\x18\x06 \x01(\tR\ttarDigest\"T\n" +
+	"\x05Mount\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x1b\n" +
+	"\tread_only\x18\x03 \x01(\bR\breadOnly\"6\n" +
+	"\fTerminalSize\x12\x12\n" +
+	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
+	"\x04cols\x18\x02 \x01(\rR\x04cols\"\xb6\x06\n" +
+	"\n" +
+	"RunRequest\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\x12\x1e\n" +
+	"\n" +
+	"repository\x18\x02 \x01(\tR\n" +
+	"repository\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\x126\n" +
+	"\tendpoints\x18\x04 \x03(\v2\x18.ocix.plugin.v1.EndpointR\tendpoints\x124\n" +
+	"\bplatform\x18\x05 \x01(\v2\x18.ocix.plugin.v1.PlatformR\bplatform\x12%\n" +
+	"\x0eentrypoint_set\x18\x06 \x01(\bR\rentrypointSet\x12\x1e\n" +
+	"\n" +
+	"entrypoint\x18\a \x03(\tR\n" +
+	"entrypoint\x12\x12\n" +
+	"\x04args\x18\b \x03(\tR\x04args\x12\x10\n" +
+	"\x03env\x18\t \x03(\tR\x03env\x12\x18\n" +
+	"\aworkdir\x18\n" +
+	" \x01(\tR\aworkdir\x12\x12\n" +
+	"\x04user\x18\v \x01(\tR\x04user\x12\x1a\n" +
+	"\bhostname\x18\f \x01(\tR\bhostname\x12\x1b\n" +
+	"\tread_only\x18\r \x01(\bR\breadOnly\x12-\n" +
+	"\x06mounts\x18\x0e \x03(\v2\x15.ocix.plugin.v1.MountR\x06mounts\x12\x18\n" +
+	"\anetwork\x18\x0f \x01(\tR\anetwork\x12 \n" +
+	"\vinteractive\x18\x10 \x01(\bR\vinteractive\x12\x10\n" +
+	"\x03tty\x18\x11 \x01(\bR\x03tty\x120\n" +
+	"\x04size\x18\x12 \x01(\v2\x1c.ocix.plugin.v1.TerminalSizeR\x04size\x12\x12\n" +
+	"\x04keep\x18\x13 \x01(\bR\x04keep\x12\x19\n" +
+	"\bstdin_fd\x18\x14 \x01(\x05R\astdinFd\x12\x1b\n" +
+	"\tstdout_fd\x18\x15 \x01(\x05R\bstdoutFd\x12\x1b\n" +
+	"\tstderr_fd\x18\x16 \x01(\x05R\bstderrFd\x12\x1e\n" +
+	"\n" +
+	"invocation\x18\x17 \x01(\tR\n" +
+	"invocation\x12\x16\n" +
+	"\x06rootfs\x18\x18 \x01(\tR\x06rootfs\x12!\n" +
+	"\fimage_config\x18\x19 \x01(\fR\vimageConfig\x12\x1f\n" +
+	"\vscratch_dir\x18\x1a \x01(\tR\n" +
+	"scratchDir\"Z\n" +
+	"\n" +
+	"RunControl\x12\x16\n" +
+	"\x06signal\x18\x01 \x01(\tR\x06signal\x124\n" +
+	"\x06resize\x18\x02 \x01(\v2\x1c.ocix.plugin.v1.TerminalSizeR\x06resize\"\x7f\n" +
+	"\bRunInput\x122\n" +
+	"\x05start\x18\x01 \x01(\v2\x1a.ocix.plugin.v1.RunRequestH\x00R\x05start\x126\n" +
+	"\acontrol\x18\x02 \x01(\v2\x1a.ocix.plugin.v1.RunControlH\x00R\acontrolB\a\n" +
+	"\x05input\"\x9e\x01\n" +
+	"\tRunOutput\x126\n" +
+	"\bprogress\x18\x01 \x01(\v2\x18.ocix.plugin.v1.ProgressH\x00R\bprogress\x12\x1a\n" +
+	"\awarning\x18\x02 \x01(\tH\x00R\awarning\x123\n" +
+	"\x06result\x18\x03 \x01(\v2\x19.ocix.plugin.v1.RunResultH\x00R\x06resultB\b\n" +
+	"\x06output\"(\n" +
+	"\tRunResult\x12\x1b\n" +
+	"\texit_code\x18\x01 \x01(\x05R\bexitCode\"0\n" +
+	"\x0eCleanupRequest\x12\x1e\n" +
+	"\n" +
+	"invocation\x18\x01 \x01(\tR\n" +
+	"invocation\"\x11\n" +
+	"\x0fCleanupResponse*h\n" +
 	"\n" +
 	"Capability\x12\x1a\n" +
 	"\x16CAPABILITY_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fCAPABILITY_TAGS\x10\x01\x12\x15\n" +
 	"\x11CAPABILITY_EXPORT\x10\x02\x12\x12\n" +
-	"\x0eCAPABILITY_RUN\x10\x032\x9e\x03\n" +
+	"\x0eCAPABILITY_RUN\x10\x032\xaa\x04\n" +
 	"\aBackend\x12Y\n" +
 	"\fConfigSchema\x12#.ocix.plugin.v1.ConfigSchemaRequest\x1a$.ocix.plugin.v1.ConfigSchemaResponse\x12P\n" +
 	"\tConfigure\x12 .ocix.plugin.v1.ConfigureRequest\x1a!.ocix.plugin.v1.ConfigureResponse\x12M\n" +
 	"\bDescribe\x12\x1f.ocix.plugin.v1.DescribeRequest\x1a .ocix.plugin.v1.DescribeResponse\x12O\n" +
 	"\bListTags\x12\x1f.ocix.plugin.v1.ListTagsRequest\x1a .ocix.plugin.v1.ListTagsResponse0\x01\x12F\n" +
-	"\x06Export\x12\x1d.ocix.plugin.v1.ExportRequest\x1a\x1b.ocix.plugin.v1.ExportEvent0\x01B%Z#github.com/ocix/ocix/proto/pluginpbb\x06proto3"
+	"\x06Export\x12\x1d.ocix.plugin.v1.ExportRequest\x1a\x1b.ocix.plugin.v1.ExportEvent0\x01\x12>\n" +
+	"\x03Run\x12\x18.ocix.plugin.v1.RunInput\x1a\x19.ocix.plugin.v1.RunOutput(\x010\x01\x12J\n" +
+	"\aCleanup\x12\x1e.ocix.plugin.v1.CleanupRequest\x1a\x1f.ocix.plugin.v1.CleanupResponseB%Z#github.com/ocix/ocix/proto/pluginpbb\x06proto3"
 
 var (
 	file_proto_plugin_proto_rawDescOnce sync.Once
@@ -1113,7 +1903,7 @@ func file_proto_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_proto_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_proto_plugin_proto_goTypes = []any{
 	(Capability)(0),              // 0: ocix.plugin.v1.Capability
 	(*DescribeRequest)(nil),      // 1: ocix.plugin.v1.DescribeRequest
@@ -1131,6 +1921,15 @@ var file_proto_plugin_proto_goTypes = []any{
 	(*ExportEvent)(nil),          // 13: ocix.plugin.v1.ExportEvent
 	(*Progress)(nil),             // 14: ocix.plugin.v1.Progress
 	(*ExportResult)(nil),         // 15: ocix.plugin.v1.ExportResult
+	(*Mount)(nil),                // 16: ocix.plugin.v1.Mount
+	(*TerminalSize)(nil),         // 17: ocix.plugin.v1.TerminalSize
+	(*RunRequest)(nil),           // 18: ocix.plugin.v1.RunRequest
+	(*RunControl)(nil),           // 19: ocix.plugin.v1.RunControl
+	(*RunInput)(nil),             // 20: ocix.plugin.v1.RunInput
+	(*RunOutput)(nil),            // 21: ocix.plugin.v1.RunOutput
+	(*RunResult)(nil),            // 22: ocix.plugin.v1.RunResult
+	(*CleanupRequest)(nil),       // 23: ocix.plugin.v1.CleanupRequest
+	(*CleanupResponse)(nil),      // 24: ocix.plugin.v1.CleanupResponse
 }
 var file_proto_plugin_proto_depIdxs = []int32{
 	0,  // 0: ocix.plugin.v1.DescribeResponse.capabilities:type_name -> ocix.plugin.v1.Capability
@@ -1141,21 +1940,34 @@ var file_proto_plugin_proto_depIdxs = []int32{
 	14, // 5: ocix.plugin.v1.ExportEvent.progress:type_name -> ocix.plugin.v1.Progress
 	15, // 6: ocix.plugin.v1.ExportEvent.result:type_name -> ocix.plugin.v1.ExportResult
 	11, // 7: ocix.plugin.v1.ExportResult.platform:type_name -> ocix.plugin.v1.Platform
-	3,  // 8: ocix.plugin.v1.Backend.ConfigSchema:input_type -> ocix.plugin.v1.ConfigSchemaRequest
-	6,  // 9: ocix.plugin.v1.Backend.Configure:input_type -> ocix.plugin.v1.ConfigureRequest
-	1,  // 10: ocix.plugin.v1.Backend.Describe:input_type -> ocix.plugin.v1.DescribeRequest
-	9,  // 11: ocix.plugin.v1.Backend.ListTags:input_type -> ocix.plugin.v1.ListTagsRequest
-	12, // 12: ocix.plugin.v1.Backend.Export:input_type -> ocix.plugin.v1.ExportRequest
-	4,  // 13: ocix.plugin.v1.Backend.ConfigSchema:output_type -> ocix.plugin.v1.ConfigSchemaResponse
-	7,  // 14: ocix.plugin.v1.Backend.Configure:output_type -> ocix.plugin.v1.ConfigureResponse
-	2,  // 15: ocix.plugin.v1.Backend.Describe:output_type -> ocix.plugin.v1.DescribeResponse
-	10, // 16: ocix.plugin.v1.Backend.ListTags:output_type -> ocix.plugin.v1.ListTagsResponse
-	13, // 17: ocix.plugin.v1.Backend.Export:output_type -> ocix.plugin.v1.ExportEvent
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	8,  // 8: ocix.plugin.v1.RunRequest.endpoints:type_name -> ocix.plugin.v1.Endpoint
+	11, // 9: ocix.plugin.v1.RunRequest.platform:type_name -> ocix.plugin.v1.Platform
+	16, // 10: ocix.plugin.v1.RunRequest.mounts:type_name -> ocix.plugin.v1.Mount
+	17, // 11: ocix.plugin.v1.RunRequest.size:type_name -> ocix.plugin.v1.TerminalSize
+	17, // 12: ocix.plugin.v1.RunControl.resize:type_name -> ocix.plugin.v1.TerminalSize
+	18, // 13: ocix.plugin.v1.RunInput.start:type_name -> ocix.plugin.v1.RunRequest
+	19, // 14: ocix.plugin.v1.RunInput.control:type_name -> ocix.plugin.v1.RunControl
+	14, // 15: ocix.plugin.v1.RunOutput.progress:type_name -> ocix.plugin.v1.Progress
+	22, // 16: ocix.plugin.v1.RunOutput.result:type_name -> ocix.plugin.v1.RunResult
+	3,  // 17: ocix.plugin.v1.Backend.ConfigSchema:input_type -> ocix.plugin.v1.ConfigSchemaRequest
+	6,  // 18: ocix.plugin.v1.Backend.Configure:input_type -> ocix.plugin.v1.ConfigureRequest
+	1,  // 19: ocix.plugin.v1.Backend.Describe:input_type -> ocix.plugin.v1.DescribeRequest
+	9,  // 20: ocix.plugin.v1.Backend.ListTags:input_type -> ocix.plugin.v1.ListTagsRequest
+	12, // 21: ocix.plugin.v1.Backend.Export:input_type -> ocix.plugin.v1.ExportRequest
+	20, // 22: ocix.plugin.v1.Backend.Run:input_type -> ocix.plugin.v1.RunInput
+	23, // 23: ocix.plugin.v1.Backend.Cleanup:input_type -> ocix.plugin.v1.CleanupRequest
+	4,  // 24: ocix.plugin.v1.Backend.ConfigSchema:output_type -> ocix.plugin.v1.ConfigSchemaResponse
+	7,  // 25: ocix.plugin.v1.Backend.Configure:output_type -> ocix.plugin.v1.ConfigureResponse
+	2,  // 26: ocix.plugin.v1.Backend.Describe:output_type -> ocix.plugin.v1.DescribeResponse
+	10, // 27: ocix.plugin.v1.Backend.ListTags:output_type -> ocix.plugin.v1.ListTagsResponse
+	13, // 28: ocix.plugin.v1.Backend.Export:output_type -> ocix.plugin.v1.ExportEvent
+	21, // 29: ocix.plugin.v1.Backend.Run:output_type -> ocix.plugin.v1.RunOutput
+	24, // 30: ocix.plugin.v1.Backend.Cleanup:output_type -> ocix.plugin.v1.CleanupResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_proto_plugin_proto_init() }
@@ -1168,13 +1980,22 @@ func file_proto_plugin_proto_init() {
 		(*ExportEvent_Warning)(nil),
 		(*ExportEvent_Result)(nil),
 	}
+	file_proto_plugin_proto_msgTypes[19].OneofWrappers = []any{
+		(*RunInput_Start)(nil),
+		(*RunInput_Control)(nil),
+	}
+	file_proto_plugin_proto_msgTypes[20].OneofWrappers = []any{
+		(*RunOutput_Progress)(nil),
+		(*RunOutput_Warning)(nil),
+		(*RunOutput_Result)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_plugin_proto_rawDesc), len(file_proto_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,8 @@ const (
 	Backend_Describe_FullMethodName     = "/ocix.plugin.v1.Backend/Describe"
 	Backend_ListTags_FullMethodName     = "/ocix.plugin.v1.Backend/ListTags"
 	Backend_Export_FullMethodName       = "/ocix.plugin.v1.Backend/Export"
+	Backend_Run_FullMethodName          = "/ocix.plugin.v1.Backend/Run"
+	Backend_Cleanup_FullMethodName      = "/ocix.plugin.v1.Backend/Cleanup"
 )
 
 // BackendClient is the client API for Backend service.
@@ -57,6 +59,13 @@ type BackendClient interface {
 	// these messages: they carry progress, warnings and, last, the result;
 	// the export succeeded only if that result arrives.
 	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportEvent], error)
+	// Run runs a container. The first input is the request; then signals
+	// to forward and terminal sizes. The output is progress and warnings,
+	// then the result with the container's exit code.
+	Run(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RunInput, RunOutput], error)
+	// Cleanup removes the containers carrying an invocation's label, for a
+	// host whose plugin instance died mid-job.
+	Cleanup(ctx context.Context, in *CleanupRequest, opts ...grpc.CallOption) (*CleanupResponse, error)
 }
 
 type backendClient struct {
@@ -135,6 +144,29 @@ func (c *backendClient) Export(ctx context.Context, in *ExportRequest, opts ...g
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Backend_ExportClient = grpc.ServerStreamingClient[ExportEvent]
 
+func (c *backendClient) Run(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RunInput, RunOutput], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Backend_ServiceDesc.Streams[2], Backend_Run_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RunInput, RunOutput]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_RunClient = grpc.BidiStreamingClient[RunInput, RunOutput]
+
+func (c *backendClient) Cleanup(ctx context.Context, in *CleanupRequest, opts ...grpc.CallOption) (*CleanupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CleanupResponse)
+	err := c.cc.Invoke(ctx, Backend_Cleanup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BackendServer is the server API for Backend service.
 // All implementations must embed UnimplementedBackendServer
 // for forward compatibility.
@@ -160,6 +192,13 @@ type BackendServer interface {
 	// these messages: they carry progress, warnings and, last, the result;
 	// the export succeeded only if that result arrives.
 	Export(*ExportRequest, grpc.ServerStreamingServer[ExportEvent]) error
+	// Run runs a container. The first input is the request; then signals
+	// to forward and terminal sizes. The output is progress and warnings,
+	// then the result with the container's exit code.
+	Run(grpc.BidiStreamingServer[RunInput, RunOutput]) error
+	// Cleanup removes the containers carrying an invocation's label, for a
+	// host whose plugin instance died mid-job.
+	Cleanup(context.Context, *CleanupRequest) (*CleanupResponse, error)
 	mustEmbedUnimplementedBackendServer()
 }
 
@@ -184,6 +223,12 @@ func (UnimplementedBackendServer) ListTags(*ListTagsRequest, grpc.ServerStreamin
 }
 func (UnimplementedBackendServer) Export(*ExportRequest, grpc.ServerStreamingServer[ExportEvent]) error {
 	return status.Error(codes.Unimplemented, "method Export not implemented")
+}
+func (UnimplementedBackendServer) Run(grpc.BidiStreamingServer[RunInput, RunOutput]) error {
+	return status.Error(codes.Unimplemented, "method Run not implemented")
+}
+func (UnimplementedBackendServer) Cleanup(context.Context, *CleanupRequest) (*CleanupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Cleanup not implemented")
 }
 func (UnimplementedBackendServer) mustEmbedUnimplementedBackendServer() {}
 func (UnimplementedBackendServer) testEmbeddedByValue()                 {}
@@ -282,6 +327,31 @@ func _Backend_Export_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Backend_ExportServer = grpc.ServerStreamingServer[ExportEvent]
 
+func _Backend_Run_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(BackendServer).Run(&grpc.GenericServerStream[RunInput, RunOutput]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Backend_RunServer = grpc.BidiStreamingServer[RunInput, RunOutput]
+
+func _Backend_Cleanup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CleanupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BackendServer).Cleanup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Backend_Cleanup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BackendServer).Cleanup(ctx, req.(*CleanupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Backend_ServiceDesc is the grpc.ServiceDesc for Backend service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -301,6 +371,10 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Describe",
 			Handler:    _Backend_Describe_Handler,
 		},
+		{
+			MethodName: "Cleanup",
+			Handler:    _Backend_Cleanup_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -312,6 +386,12 @@ var Backend_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Export",
 			Handler:       _Backend_Export_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Run",
+			Handler:       _Backend_Run_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "proto/plugin.proto",

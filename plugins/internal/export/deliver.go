@@ -7,6 +7,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,8 +28,10 @@ type Delivered struct {
 // stream and returns its error: a tar destination gets its end-of-archive
 // blocks only if that is nil, and Deliver fails with it otherwise — a
 // stream may end cleanly before its producer finds it was bad (a digest
-// checked at the end of a layer). Deliver closes stream, which stops a
-// producer it left behind.
+// checked at the end of a layer); a failed tar stream is ended so that tar
+// fails on it. Deliver closes stream, which stops a producer it left
+// behind. The producer's error is returned as it is, for the caller to
+// tell in its own words.
 //
 // With req.Include, a tar destination is built through a scratch tree, so
 // that the include rules are the applier's whatever the destination.
@@ -64,18 +67,21 @@ func Deliver(ctx context.Context, req core.ExportRequest, stream io.ReadCloser, 
 		_, err = io.Copy(io.Discard, stream)
 	}
 	stream.Close()
-	if perr := produced(); err == nil {
+	// The producer's error is the cause when the stream carried it to us.
+	if perr := produced(); perr != nil && (err == nil || errors.Is(err, perr)) {
 		err = perr
 	}
-	if err != nil || req.Dir != "" {
-		return d, err
-	}
-	// A tar destination: the filtered tree's entries, then the end.
-	if tree != "" {
+	if err == nil && tree != "" {
+		// A filtered tar destination: the tree's entries.
 		out = tarout.New(req.Tar)
-		if err := out.AddTree(ctx, tree); err != nil {
-			return d, err
-		}
+		err = out.AddTree(ctx, tree)
+	}
+	switch {
+	case err != nil && out != nil:
+		out.Abort()
+		return d, err
+	case err != nil || req.Dir != "":
+		return d, err
 	}
 	res, err := out.Finish()
 	return Delivered{Entries: res.Entries, Bytes: res.Bytes, TarDigest: res.Digest}, err

@@ -1,12 +1,13 @@
 // Package tarout writes the flattened tar stream of an export: a backend's
 // own stream copied entry by entry, or a tree the applier built. The
 // end-of-archive blocks are written only by Finish, once the export is
-// known to be good: a failed export leaves a stream that `tar -x` reports
-// as truncated instead of one that looks complete.
+// known to be good; Abort ends a failed stream so that `tar -x` fails on it
+// too — GNU tar accepts an archive that simply stops between two entries.
 package tarout
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,9 @@ type Writer struct {
 	count   *countingWriter
 	entries int64
 	buf     []byte
+	// midEntry is set from an entry's header until its content is all
+	// written: a stream cut there is already truncated.
+	midEntry bool
 }
 
 // New writes the stream to w.
@@ -55,6 +59,7 @@ func (w *Writer) Copy(ctx context.Context, r io.Reader) error {
 func (w *Writer) add(hdr *tar.Header, content io.Reader) error {
 	// Let the writer choose the format the header's fields need.
 	hdr.Format = tar.FormatUnknown
+	w.midEntry = true
 	if err := w.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("writing %s: %w", hdr.Name, err)
 	}
@@ -62,9 +67,27 @@ func (w *Writer) add(hdr *tar.Header, content io.Reader) error {
 		if _, err := io.CopyBuffer(w.tw, io.LimitReader(content, hdr.Size), w.buf); err != nil {
 			return fmt.Errorf("writing %s: %w", hdr.Name, err)
 		}
+		// Pads the content to its block, so the entry is complete.
+		if err := w.tw.Flush(); err != nil {
+			return fmt.Errorf("writing %s: %w", hdr.Name, err)
+		}
 	}
+	w.midEntry = false
 	w.entries++
 	return nil
+}
+
+// poison is a block no tar reader takes for a header (its checksum is
+// wrong): a stream that ends with it makes tar report an error.
+var poison = bytes.Repeat([]byte{0xff}, 512)
+
+// Abort ends a failed stream so that readers fail on it: a stream cut in
+// the middle of an entry already is; one cut between entries gets a block
+// that is not a header. The end-of-archive blocks are never written.
+func (w *Writer) Abort() {
+	if !w.midEntry {
+		w.count.Write(poison)
+	}
 }
 
 // Result describes a finished stream.

@@ -33,6 +33,9 @@ type Factory struct {
 	Flags   GlobalFlags
 	Config  *config.Config
 	Core    *core.Core
+	// Signals routes Ctrl-C: to cancel the command, or to a job that
+	// forwards it (run). Nil in tests.
+	Signals *core.Signals
 
 	host   *pluginhost.Host
 	warned sync.Map

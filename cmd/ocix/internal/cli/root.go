@@ -16,9 +16,9 @@ import (
 
 // Main runs ocix with args and returns its exit code (see core.ExitCode).
 func Main(args []string, s Streams) int {
-	ctx, _, stop := core.WithSignals(context.Background())
+	ctx, sigs, stop := core.WithSignals(context.Background())
 	defer stop()
-	return Run(ctx, &Factory{Streams: s}, args)
+	return Run(ctx, &Factory{Streams: s, Signals: sigs}, args)
 }
 
 // Run runs one command with f and reports its error in one line.
