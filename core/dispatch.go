@@ -3,8 +3,8 @@ package core
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 )
