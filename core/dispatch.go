@@ -29,6 +29,8 @@ type SettingsFunc func(backend string, schema []ConfigField) (json.RawMessage, e
 type Core struct {
 	Loader   Loader
 	Settings SettingsFunc
+	// Rootfs prepares root filesystems for run backends that need one.
+	Rootfs RootfsProvider
 }
 
 // Handle is a started, configured backend. Close stops it.

@@ -97,3 +97,15 @@ func Interrupted(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// ErrBackendDied marks the error of a job whose plugin process died.
+var ErrBackendDied = errors.New("backend died")
+
+// Mark makes err also match sentinel (errors.Is) without changing its
+// message, which already says what happened.
+func Mark(err, sentinel error) error { return &marked{err: err, sentinel: sentinel} }
+
+type marked struct{ err, sentinel error }
+
+func (m *marked) Error() string   { return m.err.Error() }
+func (m *marked) Unwrap() []error { return []error{m.err, m.sentinel} }

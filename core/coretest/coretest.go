@@ -95,3 +95,30 @@ func (l *Loader) Running() int {
 	defer l.mu.Unlock()
 	return l.running
 }
+
+// Runner is a fake run backend; it also records Cleanup calls.
+type Runner struct {
+	Backend
+	RunFunc func(ctx context.Context, req core.RunRequest) (core.RunResult, error)
+
+	mu       sync.Mutex
+	cleanups []string
+}
+
+func (r *Runner) Run(ctx context.Context, req core.RunRequest) (core.RunResult, error) {
+	return r.RunFunc(ctx, req)
+}
+
+func (r *Runner) Cleanup(_ context.Context, invocation string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cleanups = append(r.cleanups, invocation)
+	return nil
+}
+
+// Cleanups lists the invocations Cleanup was asked about.
+func (r *Runner) Cleanups() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.cleanups...)
+}

@@ -56,9 +56,9 @@ func fromStatus(err error, exited func() error) error {
 	case codes.InvalidArgument:
 		return &core.UsageError{Err: errors.New(st.Message())}
 	case codes.NotFound:
-		return fmt.Errorf("%s%w", st.Message(), errMarker(core.ErrCommandNotFound))
+		return core.Mark(errors.New(st.Message()), core.ErrCommandNotFound)
 	case codes.PermissionDenied:
-		return fmt.Errorf("%s%w", st.Message(), errMarker(core.ErrCommandNotInvocable))
+		return core.Mark(errors.New(st.Message()), core.ErrCommandNotInvocable)
 	case codes.Canceled:
 		return context.Canceled
 	case codes.DeadlineExceeded:
@@ -73,12 +73,3 @@ func fromStatus(err error, exited func() error) error {
 	}
 	return errors.New(st.Message())
 }
-
-// errMarker wraps a sentinel so that it marks an error without adding to
-// its message (which already says what happened).
-func errMarker(sentinel error) error { return silent{sentinel} }
-
-type silent struct{ err error }
-
-func (s silent) Error() string { return "" }
-func (s silent) Unwrap() error { return s.err }

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/plugin"
 )
 
@@ -136,7 +137,7 @@ func (p *process) exited() error {
 	if line := p.crash.String(); line != "" {
 		how = "crashed: " + line
 	}
-	return fmt.Errorf("plugin %q %s", p.name, how)
+	return core.Mark(fmt.Errorf("plugin %q %s", p.name, how), core.ErrBackendDied)
 }
 
 // stop ends the plugin: a graceful shutdown if it answers within killGrace,

@@ -29,7 +29,9 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	// Plugins stop before ocix reports anything, so none outlives it.
 	f.Close()
 	err = core.Interrupted(ctx, usageOf(err))
-	if err != nil {
+	// A container's own exit code is not ocix's error to report.
+	var exit *core.ExitError
+	if err != nil && !errors.As(err, &exit) {
 		fmt.Fprintln(f.Streams.Err, "ocix: "+oneLine(err.Error()))
 	}
 	return core.ExitCode(err)
@@ -70,6 +72,7 @@ where those tools disagree.`,
 	root.AddCommand(
 		NewCmdTags(f, nil),
 		NewCmdExport(f, nil),
+		NewCmdRun(f, nil),
 		NewCmdBackends(f, nil),
 		NewCmdVersion(f),
 		NewCmdConfig(f, nil),
