@@ -104,8 +104,8 @@ var (
 	ErrCommandNotInvocable = errors.New("command cannot be invoked")
 )
 
-// ExitError ends a run with the container's own exit code. It prints
-// nothing: the container said what it had to.
+// ExitError ends ocix with a code whose reason was already shown: a
+// container's own exit code, or compare's verdict. ocix prints nothing more.
 type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return "container exited with " + strconv.Itoa(e.Code) }

@@ -20,53 +20,99 @@ func (d Difference) String() string {
 	return fmt.Sprintf("%s: %s differs: %s ≠ %s", d.Path, d.Field, d.A, d.B)
 }
 
-// absent is how a side that lacks a path is shown.
-const absent = "(absent)"
+// Absent is how a tree that lacks a path shows in a difference.
+const Absent = "(absent)"
 
 // Diff compares two manifests path by path, in path order.
 func Diff(a, b Manifest) []Difference {
 	var out []Difference
-	paths := slices.Sorted(maps.Keys(union(a, b)))
-	for _, p := range paths {
-		ea, inA := a[p]
-		eb, inB := b[p]
-		switch {
-		case !inA:
-			out = append(out, Difference{Path: p, Field: "presence", A: absent, B: eb.Type})
-		case !inB:
-			out = append(out, Difference{Path: p, Field: "presence", A: ea.Type, B: absent})
-		default:
-			out = append(out, fields(ea, eb)...)
+	for _, d := range DiffN([]Manifest{a, b}) {
+		out = append(out, Difference{Path: d.Path, Field: d.Field, A: d.Values[0], B: d.Values[1]})
+	}
+	return out
+}
+
+// MultiDifference is one way several trees differ at a path: the field's
+// value in each tree, in the order the trees were given.
+type MultiDifference struct {
+	Path   string
+	Field  string
+	Values []string
+}
+
+// DiffN compares any number of manifests path by path, in path order: a
+// path some lack is one "presence" difference; otherwise each field whose
+// values are not all equal is one. A type change says it all: the other
+// fields of entries of different types are not compared.
+func DiffN(ms []Manifest) []MultiDifference {
+	all := map[string]bool{}
+	for _, m := range ms {
+		for p := range m {
+			all[p] = true
+		}
+	}
+	var out []MultiDifference
+	for _, p := range slices.Sorted(maps.Keys(all)) {
+		entries := make([]*Entry, len(ms))
+		present := 0
+		for i, m := range ms {
+			if e, ok := m[p]; ok {
+				entries[i] = &e
+				present++
+			}
+		}
+		if present < len(ms) {
+			out = append(out, MultiDifference{Path: p, Field: "presence", Values: column(entries, func(e Entry) string { return e.Type })})
+			continue
+		}
+		for _, f := range fieldsOf {
+			values := column(entries, f.value)
+			if !allEqual(values) {
+				out = append(out, MultiDifference{Path: p, Field: f.name, Values: values})
+				if f.name == "type" {
+					break
+				}
+			}
 		}
 	}
 	return out
 }
 
-// fields compares two entries of one path. A type change says it all: the
-// other fields of different types are not compared.
-func fields(a, b Entry) []Difference {
-	d := func(field, va, vb string) []Difference {
-		if va == vb {
-			return nil
+// fieldsOf are an entry's compared fields, in the order they are shown.
+var fieldsOf = []struct {
+	name  string
+	value func(Entry) string
+}{
+	{"type", func(e Entry) string { return e.Type }},
+	{"mode", func(e Entry) string { return e.Mode.String() }},
+	{"uid", func(e Entry) string { return fmt.Sprint(e.UID) }},
+	{"gid", func(e Entry) string { return fmt.Sprint(e.GID) }},
+	{"size", func(e Entry) string { return fmt.Sprint(e.Size) }},
+	{"content", func(e Entry) string { return e.Digest }},
+	{"target", func(e Entry) string { return e.Target }},
+	{"device", func(e Entry) string { return e.Device }},
+	{"links", func(e Entry) string { return strings.Join(e.Links, ",") }},
+	{"xattrs", func(e Entry) string { return xattrString(e.Xattrs) }},
+}
+
+func column(entries []*Entry, value func(Entry) string) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = Absent
+		if e != nil {
+			out[i] = value(*e)
 		}
-		return []Difference{{Path: a.Path, Field: field, A: va, B: vb}}
 	}
-	if a.Type != b.Type {
-		return d("type", a.Type, b.Type)
-	}
-	var out []Difference
-	out = append(out, d("mode", a.Mode.String(), b.Mode.String())...)
-	out = append(out, d("uid", fmt.Sprint(a.UID), fmt.Sprint(b.UID))...)
-	out = append(out, d("gid", fmt.Sprint(a.GID), fmt.Sprint(b.GID))...)
-	if a.Size != b.Size {
-		out = append(out, d("size", fmt.Sprint(a.Size), fmt.Sprint(b.Size))...)
-	}
-	out = append(out, d("content", a.Digest, b.Digest)...)
-	out = append(out, d("target", a.Target, b.Target)...)
-	out = append(out, d("device", a.Device, b.Device)...)
-	out = append(out, d("links", strings.Join(a.Links, ","), strings.Join(b.Links, ","))...)
-	out = append(out, d("xattrs", xattrString(a.Xattrs), xattrString(b.Xattrs))...)
 	return out
+}
+
+func allEqual(values []string) bool {
+	for _, v := range values[1:] {
+		if v != values[0] {
+			return false
+		}
+	}
+	return true
 }
 
 func xattrString(x map[string]string) string {
@@ -75,15 +121,4 @@ func xattrString(x map[string]string) string {
 		parts = append(parts, fmt.Sprintf("%s=%q", k, x[k]))
 	}
 	return strings.Join(parts, " ")
-}
-
-func union(a, b Manifest) map[string]bool {
-	u := make(map[string]bool, len(a)+len(b))
-	for p := range a {
-		u[p] = true
-	}
-	for p := range b {
-		u[p] = true
-	}
-	return u
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -178,5 +179,49 @@ func TestVersion(t *testing.T) {
 	code, out, _ := fo.run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "ocix dev (go") || !strings.Contains(out, "plugin protocol 1") {
 		t.Fatalf("exit %d, %q", code, out)
+	}
+}
+
+func TestRunFlagsBecomeTheRequest(t *testing.T) {
+	fo := newFake(t)
+	var got core.RunRequest
+	runner := &coretest.Runner{
+		Backend: coretest.Backend{Info: core.Info{Name: "eng", Available: true, Capabilities: []core.Capability{core.CapRun}}},
+		RunFunc: func(_ context.Context, req core.RunRequest) (core.RunResult, error) {
+			got = req
+			return core.RunResult{ExitCode: 7}, nil
+		},
+	}
+	fo.loader.Backends["eng"] = runner
+	t.Setenv("FROM_SHELL", "shell value")
+	f := &Factory{Streams: Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}}
+	cfg, _ := config.Load("")
+	f.Config, f.Core = cfg, &core.Core{Loader: fo.loader}
+	code := Run(context.Background(), f, []string{"--backend", "eng", "run", "-i", "-e", "A=1", "-e", "FROM_SHELL", "-e", "UNSET_VAR",
+		"-w", "/w", "-u", "1000:1000", "--hostname", "h", "--read-only", "-v", "/src:/dst:ro", "--network", "none",
+		"--entrypoint", "", "busybox", "--", "sh", "-c", "exit 7"})
+	if code != 7 {
+		t.Fatalf("exit %d, want the container's 7", code)
+	}
+	if got.Image != "docker.io/library/busybox:latest" || got.Reference != "latest" || strings.Join(got.Args, " ") != "sh -c exit 7" {
+		t.Fatalf("image/args %+v", got)
+	}
+	if strings.Join(got.Env, ",") != "A=1,FROM_SHELL=shell value" || got.Workdir != "/w" || got.User != "1000:1000" ||
+		got.Hostname != "h" || !got.ReadOnly || got.Network != "none" || !got.Interactive || got.Stdin == nil {
+		t.Fatalf("flags %+v", got)
+	}
+	if got.Entrypoint == nil || len(got.Entrypoint) != 0 {
+		t.Fatalf("--entrypoint \"\" must clear the entrypoint: %#v", got.Entrypoint)
+	}
+	if len(got.Mounts) != 1 || got.Mounts[0] != (core.Mount{Source: "/src", Target: "/dst", ReadOnly: true}) {
+		t.Fatalf("mounts %+v", got.Mounts)
+	}
+}
+
+func TestBadVolumesAreUsageErrors(t *testing.T) {
+	for _, v := range []string{"relative:/dst", "/src", "/src:dst", "/src:/dst:rx", "/a:/b:ro:x"} {
+		if _, err := parseVolume(v); err == nil || core.ExitCode(err) != 2 {
+			t.Errorf("-v %s: %v", v, err)
+		}
 	}
 }

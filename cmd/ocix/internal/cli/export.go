@@ -80,25 +80,8 @@ interrupted export leaves nothing at DEST, and a stream without its end.`,
 
 func exportRun(ctx context.Context, f *Factory, opts *ExportOptions) error {
 	ctx = ctxOrBackground(ctx)
-	img, err := reference.Parse(opts.Image)
+	req, img, err := exportRequest(f, opts.Image, opts.Include)
 	if err != nil {
-		return &core.UsageError{Err: err}
-	}
-	req := core.ExportRequest{
-		Repository: img.Repository,
-		Reference:  img.Tag,
-		Endpoints:  f.Registries().Endpoints(img.Registry),
-		Platform:   core.HostPlatform(),
-	}
-	if img.Digest != "" {
-		req.Reference = img.Digest
-	}
-	if f.Flags.Platform != "" {
-		if req.Platform, err = core.ParsePlatform(f.Flags.Platform); err != nil {
-			return err
-		}
-	}
-	if req.Include, err = cleanIncludes(opts.Include); err != nil {
 		return err
 	}
 	dest, where, err := exportDestination(f, opts)
@@ -124,6 +107,30 @@ func exportRun(ctx context.Context, f *Factory, opts *ExportOptions) error {
 		return nil
 	}
 	return render(f.Streams.Out, f.Flags.Format, report, func(io.Writer) error { return nil })
+}
+
+// exportRequest is the request for exporting image, from the flags.
+func exportRequest(f *Factory, image string, include []string) (core.ExportRequest, reference.Image, error) {
+	img, err := reference.Parse(image)
+	if err != nil {
+		return core.ExportRequest{}, img, &core.UsageError{Err: err}
+	}
+	req := core.ExportRequest{
+		Repository: img.Repository,
+		Reference:  img.Tag,
+		Endpoints:  f.Registries().Endpoints(img.Registry),
+		Platform:   core.HostPlatform(),
+	}
+	if img.Digest != "" {
+		req.Reference = img.Digest
+	}
+	if f.Flags.Platform != "" {
+		if req.Platform, err = core.ParsePlatform(f.Flags.Platform); err != nil {
+			return req, img, err
+		}
+	}
+	req.Include, err = cleanIncludes(include)
+	return req, img, err
 }
 
 // exportDestination prepares where the export goes, and names it for the
