@@ -13,9 +13,6 @@ import (
 	"github.com/ocix/ocix/e2e/front"
 )
 
-// tagBackends are the backends that list tags; every case runs on each.
-var tagBackends = []string{"api", "crane"}
-
 // sorted returns the tags of an ocix tags run, sorted, to compare sets.
 func sorted(out string) []string {
 	tags := lines(out)
@@ -46,14 +43,15 @@ func sameTags(t *testing.T, backend string, got, want []string) {
 func TestTagsThroughAPublicLikeRegistry(t *testing.T) {
 	w := need(t)
 	var listed [][]string
-	for _, backend := range tagBackends {
+	for _, b := range backendsFor("tags") {
+		backend := b.name
 		// A front of its own, so each backend meets the first-request 429.
 		f, err := front.Listen("127.0.0.1:0", front.Options{Upstream: w.v3.Host})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		r := newSandbox(t).ocix(t, "--backend", backend, "tags", f.Addr+"/"+manyRepo)
+		r := b.sandbox(t).ocix(t, "--backend", backend, "tags", f.Addr+"/"+manyRepo)
 		if r.code != 0 {
 			t.Fatalf("%s: %s", backend, r)
 		}
@@ -64,22 +62,25 @@ func TestTagsThroughAPublicLikeRegistry(t *testing.T) {
 		}
 		listed = append(listed, got)
 	}
-	if !slices.Equal(listed[0], listed[1]) {
-		t.Fatal("api and crane listed different tags")
+	for i := 1; i < len(listed); i++ {
+		if !slices.Equal(listed[0], listed[i]) {
+			t.Fatalf("%s and %s listed different tags", backendsFor("tags")[0].name, backendsFor("tags")[i].name)
+		}
 	}
 }
 
 func TestTagsFromRegistriesThatDoNotForcePages(t *testing.T) {
 	w := need(t)
-	for _, backend := range tagBackends {
+	for _, b := range backendsFor("tags") {
+		backend := b.name
 		// distribution v3 answers an unpaged request in one response.
-		r := newSandbox(t).ocix(t, "--backend", backend, "tags", w.v3.Host+"/"+manyRepo)
+		r := b.sandbox(t).ocix(t, "--backend", backend, "tags", w.v3.Host+"/"+manyRepo)
 		if r.code != 0 {
 			t.Fatalf("%s on v3: %s", backend, r)
 		}
 		sameTags(t, backend, sorted(r.stdout), w.manyTags)
 		// Debian's registry 2.8 never pages.
-		r = newSandbox(t).ocix(t, "--backend", backend, "tags", w.v2.Host+"/library/busybox")
+		r = b.sandbox(t).ocix(t, "--backend", backend, "tags", w.v2.Host+"/library/busybox")
 		if r.code != 0 || r.stdout != busyboxTag+"\n" {
 			t.Fatalf("%s on 2.8: %s", backend, r)
 		}
@@ -88,8 +89,8 @@ func TestTagsFromRegistriesThatDoNotForcePages(t *testing.T) {
 
 func TestTagsOptionsAndJSON(t *testing.T) {
 	w := need(t)
-	s := newSandbox(t)
-	for _, backend := range tagBackends {
+	for _, b := range backendsFor("tags") {
+		backend, s := b.name, b.sandbox(t)
 		r := s.ocix(t, "--backend", backend, "--format", "json", "tags", "--omit-digest-tags", "--sort", "semver", "--filter", `^v?1\.`, w.v3.Host+"/"+manyRepo)
 		var got struct {
 			Repository string   `json:"repository"`
@@ -111,8 +112,8 @@ func TestTagsOptionsAndJSON(t *testing.T) {
 
 func TestTagsErrorsAreOneLine(t *testing.T) {
 	w := need(t)
-	s := newSandbox(t)
-	for _, backend := range tagBackends {
+	for _, b := range backendsFor("tags") {
+		backend, s := b.name, b.sandbox(t)
 		for _, tc := range []struct {
 			repo, want string
 		}{
@@ -131,19 +132,20 @@ func TestBasicAuthFromDockerAndContainersConfig(t *testing.T) {
 	w := need(t)
 	repo := w.basic.Host + "/private/app"
 	auth := base64.StdEncoding.EncodeToString([]byte(basicUser + ":" + basicPass))
-	for _, backend := range tagBackends {
-		r := newSandbox(t).ocix(t, "--backend", backend, "tags", repo)
+	for _, b := range backendsFor("tags") {
+		backend := b.name
+		r := b.sandbox(t).ocix(t, "--backend", backend, "tags", repo)
 		if r.code != 1 || !strings.Contains(r.stderr, "authentication required") || len(lines(r.stderr)) != 1 {
 			t.Errorf("%s without credentials: %s", backend, r)
 		}
 
-		docker := newSandbox(t)
+		docker := b.sandbox(t)
 		docker.write(t, "docker/config.json", fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, w.basic.Host, auth), 0o600)
 		if r := docker.ocix(t, "--backend", backend, "tags", repo); r.code != 0 || r.stdout != busyboxTag+"\n" {
 			t.Errorf("%s with ~/.docker/config.json: %s", backend, r)
 		}
 
-		containers := newSandbox(t)
+		containers := b.sandbox(t)
 		file := containers.write(t, "containers-auth.json", fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, w.basic.Host, auth), 0o600)
 		containers.set("REGISTRY_AUTH_FILE=" + file)
 		if r := containers.ocix(t, "--backend", backend, "tags", repo); r.code != 0 || r.stdout != busyboxTag+"\n" {
@@ -155,8 +157,8 @@ func TestBasicAuthFromDockerAndContainersConfig(t *testing.T) {
 func TestCredentialHelperOnPath(t *testing.T) {
 	w := need(t)
 	repo := w.basic.Host + "/private/app"
-	for _, backend := range tagBackends {
-		s := newSandbox(t)
+	for _, b := range backendsFor("tags") {
+		backend, s := b.name, b.sandbox(t)
 		calls := s.dir + "/helper-calls"
 		// A real docker-credential-NAME executable, as docker runs them:
 		// `get` with the server URL on stdin, JSON on stdout.
@@ -215,16 +217,21 @@ type backendRow struct {
 	Available    bool     `json:"available"`
 }
 
-func TestBackendsListsTheTagBackends(t *testing.T) {
-	r := newSandbox(t).ocix(t, "--format", "json", "backends")
+func TestBackendsTable(t *testing.T) {
+	s := newSandbox(t)
+	for _, b := range backends {
+		s.set(b.environment(t)...)
+	}
+	r := s.ocix(t, "--format", "json", "backends")
 	var rows []backendRow
 	if err := json.Unmarshal([]byte(r.stdout), &rows); r.code != 0 || err != nil {
 		t.Fatalf("%v\n%s", err, r)
 	}
-	for _, want := range tagBackends {
+	for _, b := range backends {
+		want := b.name
 		i := slices.IndexFunc(rows, func(row backendRow) bool { return row.Name == want })
-		if i < 0 || !rows[i].Available || !slices.Contains(rows[i].Capabilities, "tags") {
-			t.Errorf("backend %s: %+v", want, rows)
+		if i < 0 || !rows[i].Available || !slices.Equal(rows[i].Capabilities, b.jobs) {
+			t.Errorf("backend %s (%v): %+v", want, b.jobs, rows)
 		}
 	}
 }

@@ -138,3 +138,28 @@ func busyboxTar(busybox []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// RunnableConfig is the config of the image the run suite uses: every field
+// a run backend must honour, set to values a test can see.
+var RunnableConfig = v1.Config{
+	Env:        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=hello from the image"},
+	WorkingDir: "/home/user/work",
+	User:       User,
+	Cmd:        []string{"sh", "-c", "echo default command ran as $(id -u) in $(pwd)"},
+}
+
+// Runnable is Busybox with RunnableConfig: a WorkingDir the image does not
+// have (backends create it), a non-root user by name, and a default Cmd.
+func Runnable() (v1.Image, error) {
+	img, err := Busybox()
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config = RunnableConfig
+	return mutate.ConfigFile(img, cf)
+}

@@ -1,6 +1,7 @@
 // Package api is the api backend: the OCI distribution HTTP API spoken
-// directly (GET /v2/<name>/tags/list and friends), with no daemon and no
-// registry library.
+// directly (GET /v2/<name>/tags/list, manifests and blobs), with no daemon
+// and no registry library. It lists tags and exports root filesystems,
+// applying the layers itself as they download.
 package api
 
 import (
