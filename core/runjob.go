@@ -22,10 +22,16 @@ type RunSignals struct {
 }
 
 // RootfsProvider gives a backend that needs one (Info.NeedsRootfs) the
-// root filesystem and image config of req's image: it fills req.Rootfs,
-// req.ImageConfig and req.ScratchDir, and returns what undoes that.
+// root filesystem and image config of req's image.
 type RootfsProvider interface {
+	// Prepare fills req.Rootfs with a writable root filesystem private to
+	// this run, req.ImageConfig and req.ScratchDir, and returns what
+	// undoes that (unless req.Keep).
 	Prepare(ctx context.Context, req *RunRequest) (release func(), err error)
+	// Unpack writes a private, lasting copy of the image's root filesystem
+	// into dir, which must not exist, and fills req.Rootfs (dir) and
+	// req.ImageConfig: the root filesystem of a bundle.
+	Unpack(ctx context.Context, req *RunRequest, dir string) error
 }
 
 // Run runs a container with the named backend and returns its exit code.
@@ -52,7 +58,7 @@ func (c *Core) Run(ctx context.Context, backend string, req RunRequest, sig RunS
 		if c.Rootfs == nil {
 			return RunResult{}, fmt.Errorf("backend %q needs a root filesystem and this ocix has no provider", backend)
 		}
-		release, err := c.Rootfs.Prepare(ctx, &req)
+		release, err := c.prepareRootfs(ctx, &req, sig.Signals)
 		if err != nil {
 			return RunResult{}, err
 		}
@@ -82,6 +88,33 @@ func (c *Core) Run(ctx context.Context, backend string, req RunRequest, sig RunS
 		return RunResult{}, err
 	}
 	return RunResult{}, &EngineError{Err: err}
+}
+
+// prepareRootfs has the provider prepare req's root filesystem. A signal
+// while it works — a long export — stops it, as Ctrl-C stops docker's
+// pull: there is no container yet to pass it to.
+func (c *Core) prepareRootfs(ctx context.Context, req *RunRequest, sigs <-chan os.Signal) (func(), error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type prepared struct {
+		release func()
+		err     error
+	}
+	done := make(chan prepared, 1)
+	go func() {
+		release, err := c.Rootfs.Prepare(ctx, req)
+		done <- prepared{release, err}
+	}()
+	select {
+	case p := <-done:
+		return p.release, p.err
+	case s := <-sigs:
+		cancel()
+		if p := <-done; p.err == nil {
+			p.release()
+		}
+		return nil, &InterruptedError{Signal: s}
+	}
 }
 
 // drive turns the user's signals into controls: the first is forwarded to

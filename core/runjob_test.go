@@ -114,3 +114,28 @@ func TestADeadPluginsContainersAreCleanedUp(t *testing.T) {
 		t.Fatalf("cleanups %v, want [%s]", cl, invocation)
 	}
 }
+
+// slowRootfs prepares until its context ends.
+type slowRootfs struct{}
+
+func (s *slowRootfs) Prepare(ctx context.Context, _ *core.RunRequest) (func(), error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (s *slowRootfs) Unpack(context.Context, *core.RunRequest, string) error { return nil }
+
+func TestASignalWhileTheRootfsIsPreparedStopsTheRun(t *testing.T) {
+	c, _ := runner(func(context.Context, core.RunRequest) (core.RunResult, error) {
+		t.Error("the container ran")
+		return core.RunResult{}, nil
+	})
+	c.Loader.(*coretest.Loader).Backends["fake"].(*coretest.Runner).Info.NeedsRootfs = true
+	c.Rootfs = &slowRootfs{}
+	sigs := make(chan os.Signal, 1)
+	sigs <- syscall.SIGINT
+	_, err := c.Run(context.Background(), "fake", core.RunRequest{}, core.RunSignals{Signals: sigs})
+	if core.ExitCode(err) != core.ExitInterrupted {
+		t.Fatalf("err %v, want an interruption", err)
+	}
+}

@@ -243,6 +243,16 @@ func (s *sandbox) socketDirs() []string {
 	return found
 }
 
+// cacheDir is the sandbox's ocix cache ($HOME/.cache/ocix).
+func (s *sandbox) cacheDir() string { return filepath.Join(s.dir, "home", ".cache", "ocix") }
+
+// runDirs lists the run directories of the sandbox's cache (a runtime
+// backend's bundle and writable layer): none may outlive its run.
+func (s *sandbox) runDirs() []string {
+	found, _ := filepath.Glob(filepath.Join(s.cacheDir(), "runs", "*"))
+	return found
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

@@ -70,8 +70,9 @@ func (r *runner) run(t *testing.T, s *sandbox, flags []string, cmd ...string) re
 	return res
 }
 
-// noLeftovers checks that no container with ocix's label and no plugin
-// socket directory is left.
+// noLeftovers checks that no container with ocix's label, no plugin
+// socket directory and no run directory of ocix's cache (a runtime
+// backend's bundle and writable layer) is left.
 func (r *runner) noLeftovers(t *testing.T, s *sandbox) {
 	t.Helper()
 	if left := r.b.leftovers(t); len(left) != 0 {
@@ -79,6 +80,9 @@ func (r *runner) noLeftovers(t *testing.T, s *sandbox) {
 	}
 	if dirs := s.socketDirs(); len(dirs) != 0 {
 		t.Errorf("socket directories left behind: %v", dirs)
+	}
+	if dirs := s.runDirs(); len(dirs) != 0 {
+		t.Errorf("run directories left behind: %v", dirs)
 	}
 }
 

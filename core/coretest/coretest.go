@@ -122,3 +122,56 @@ func (r *Runner) Cleanups() []string {
 	defer r.mu.Unlock()
 	return append([]string(nil), r.cleanups...)
 }
+
+// Bundler is a fake runtime backend: it takes a root filesystem from core
+// (set Info.NeedsRootfs) and writes bundles.
+type Bundler struct {
+	Runner
+	BundleFunc func(ctx context.Context, req core.BundleRequest) (core.BundleResult, error)
+}
+
+func (b *Bundler) Bundle(ctx context.Context, req core.BundleRequest) (core.BundleResult, error) {
+	return b.BundleFunc(ctx, req)
+}
+
+// Resolver is a fake export backend that resolves references.
+type Resolver struct {
+	Backend
+	ResolveFunc func(ctx context.Context, req core.ResolveRequest) (core.ResolveResult, error)
+	ExportFunc  func(ctx context.Context, req core.ExportRequest) (core.ExportResult, error)
+}
+
+func (r *Resolver) Resolve(ctx context.Context, req core.ResolveRequest) (core.ResolveResult, error) {
+	return r.ResolveFunc(ctx, req)
+}
+
+func (r *Resolver) Export(ctx context.Context, req core.ExportRequest) (core.ExportResult, error) {
+	return r.ExportFunc(ctx, req)
+}
+
+// Rootfs is a fake root filesystem provider: every image is a tree with
+// one file, /etc/image, holding its name, and has Config.
+type Rootfs struct {
+	Config json.RawMessage
+}
+
+func (r *Rootfs) Prepare(_ context.Context, req *core.RunRequest) (func(), error) {
+	dir, err := os.MkdirTemp("", "coretest-rootfs-")
+	if err != nil {
+		return nil, err
+	}
+	req.ScratchDir = dir
+	if err := r.Unpack(context.Background(), req, dir+"/rootfs"); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return func() { os.RemoveAll(dir) }, nil
+}
+
+func (r *Rootfs) Unpack(_ context.Context, req *core.RunRequest, dir string) error {
+	if err := os.MkdirAll(dir+"/etc", 0o755); err != nil {
+		return err
+	}
+	req.Rootfs, req.ImageConfig = dir, r.Config
+	return os.WriteFile(dir+"/etc/image", []byte(req.Image), 0o644)
+}

@@ -29,6 +29,8 @@ var (
 	_ core.Exporter  = (*Client)(nil)
 	_ core.Runner    = (*Client)(nil)
 	_ core.Cleaner   = (*Client)(nil)
+	_ core.Resolver  = (*Client)(nil)
+	_ core.Bundler   = (*Client)(nil)
 )
 
 // OnExit sets the check the client makes when the connection fails: it
@@ -198,4 +200,20 @@ func (c *Client) toProtoRunRequest(r core.RunRequest) (*pb.RunRequest, error) {
 	}
 	p.StdinFd, p.StdoutFd, p.StderrFd = fd(r.Stdin), fd(r.Stdout), fd(r.Stderr)
 	return p, err
+}
+
+func (c *Client) Resolve(ctx context.Context, req core.ResolveRequest) (core.ResolveResult, error) {
+	r, err := c.rpc.Resolve(ctx, toProtoResolveRequest(req))
+	if err != nil {
+		return core.ResolveResult{}, c.err(err)
+	}
+	return fromProtoResolveResult(r), nil
+}
+
+func (c *Client) Bundle(ctx context.Context, req core.BundleRequest) (core.BundleResult, error) {
+	r, err := c.rpc.Bundle(ctx, toProtoBundleRequest(req))
+	if err != nil {
+		return core.BundleResult{}, c.err(err)
+	}
+	return core.BundleResult{Command: r.Command}, nil
 }

@@ -222,3 +222,34 @@ func fromProtoRunOutput(o *pb.RunOutput) core.ExportEvent {
 	}
 	return core.ExportEvent{Warning: o.GetWarning()}
 }
+
+func toProtoResolveRequest(r core.ResolveRequest) *pb.ResolveRequest {
+	return &pb.ResolveRequest{
+		Repository: r.Repository, Reference: r.Reference, Endpoints: toProtoEndpoints(r.Endpoints),
+		Platform: toProtoPlatform(r.Platform),
+	}
+}
+
+func fromProtoResolveRequest(r *pb.ResolveRequest) core.ResolveRequest {
+	return core.ResolveRequest{
+		Repository: r.Repository, Reference: r.Reference, Endpoints: fromProtoEndpoints(r.Endpoints),
+		Platform: fromProtoPlatform(r.Platform),
+	}
+}
+
+func toProtoResolveResult(r core.ResolveResult) *pb.ResolveResponse {
+	return &pb.ResolveResponse{Digest: r.Digest, Platform: toProtoPlatform(r.Platform)}
+}
+
+func fromProtoResolveResult(r *pb.ResolveResponse) core.ResolveResult {
+	return core.ResolveResult{Digest: r.Digest, Platform: fromProtoPlatform(r.Platform)}
+}
+
+// toProtoBundleRequest converts a bundle request, whose run has no streams.
+func toProtoBundleRequest(r core.BundleRequest) *pb.BundleRequest {
+	return &pb.BundleRequest{Run: toProtoRunRequest(r.Run), Dir: r.Dir, Path: r.Path}
+}
+
+func fromProtoBundleRequest(r *pb.BundleRequest) core.BundleRequest {
+	return core.BundleRequest{Run: fromProtoRunRequest(r.GetRun()), Dir: r.Dir, Path: r.Path}
+}

@@ -17,7 +17,8 @@ import (
 // ProtocolVersion is the version of proto/plugin.proto that host and plugin
 // speak. go-plugin refuses a plugin built for another one.
 //
-//	1: ConfigSchema, Configure, Describe, ListTags, Export.
+//	1: ConfigSchema, Configure, Describe, ListTags, Export, Run, Cleanup;
+//	   Resolve and Bundle, which older plugins answer UNIMPLEMENTED.
 const ProtocolVersion = 1
 
 // pluginKey names the one plugin every ocix plugin binary serves.

@@ -166,3 +166,41 @@ func TestSettingsHelpers(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveAndBundleCrossTheBoundary(t *testing.T) {
+	ctx := context.Background()
+	r := &coretest.Resolver{ResolveFunc: func(_ context.Context, req core.ResolveRequest) (core.ResolveResult, error) {
+		if req.Repository != "library/busybox" || req.Reference != "1" || req.Platform.Architecture != "arm64" || req.Endpoints[0].Host != "h:5000" {
+			return core.ResolveResult{}, fmt.Errorf("request %+v", req)
+		}
+		return core.ResolveResult{Digest: "sha256:abc", Platform: req.Platform}, nil
+	}}
+	res, err := connect(t, r).Resolve(ctx, core.ResolveRequest{
+		Repository: "library/busybox", Reference: "1", Endpoints: []core.Endpoint{{Registry: "h:5000", Host: "h:5000"}},
+		Platform: core.Platform{OS: "linux", Architecture: "arm64"},
+	})
+	if err != nil || res.Digest != "sha256:abc" || res.Platform.String() != "linux/arm64" {
+		t.Fatalf("%+v %v", res, err)
+	}
+
+	b := &coretest.Bundler{BundleFunc: func(_ context.Context, req core.BundleRequest) (core.BundleResult, error) {
+		if req.Dir != "/tmp/b" || req.Path != "/srv/b" || req.Run.Rootfs != "/tmp/b/rootfs" || req.Run.Hostname != "h" ||
+			string(req.Run.ImageConfig) != "{}" || req.Run.Stdin != nil || req.Run.Entrypoint == nil {
+			return core.BundleResult{}, fmt.Errorf("request %+v", req)
+		}
+		return core.BundleResult{Command: []string{"runc", "run", "--bundle", req.Path, "x"}}, nil
+	}}
+	got, err := connect(t, b).Bundle(ctx, core.BundleRequest{Dir: "/tmp/b", Path: "/srv/b", Run: core.RunRequest{
+		Rootfs: "/tmp/b/rootfs", Hostname: "h", ImageConfig: []byte("{}"), Entrypoint: []string{},
+	}})
+	if err != nil || strings.Join(got.Command, " ") != "runc run --bundle /srv/b x" {
+		t.Fatalf("%+v %v", got, err)
+	}
+
+	if _, err := connect(t, &coretest.Backend{}).Resolve(ctx, core.ResolveRequest{}); !errors.Is(err, core.ErrUnsupported) {
+		t.Fatalf("resolve of a backend without it: %v", err)
+	}
+	if _, err := connect(t, &coretest.Backend{}).Bundle(ctx, core.BundleRequest{}); !errors.Is(err, core.ErrUnsupported) {
+		t.Fatalf("bundle of a backend without it: %v", err)
+	}
+}

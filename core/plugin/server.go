@@ -173,3 +173,27 @@ func (s *server) Cleanup(ctx context.Context, req *pb.CleanupRequest) (*pb.Clean
 	}
 	return &pb.CleanupResponse{}, toStatus(cleaner.Cleanup(ctx, req.Invocation))
 }
+
+func (s *server) Resolve(ctx context.Context, req *pb.ResolveRequest) (*pb.ResolveResponse, error) {
+	resolver, ok := s.impl.(core.Resolver)
+	if !ok {
+		return nil, toStatus(core.ErrUnsupported)
+	}
+	res, err := resolver.Resolve(ctx, fromProtoResolveRequest(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return toProtoResolveResult(res), nil
+}
+
+func (s *server) Bundle(ctx context.Context, req *pb.BundleRequest) (*pb.BundleResponse, error) {
+	bundler, ok := s.impl.(core.Bundler)
+	if !ok {
+		return nil, toStatus(core.ErrUnsupported)
+	}
+	res, err := bundler.Bundle(ctx, fromProtoBundleRequest(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BundleResponse{Command: res.Command}, nil
+}

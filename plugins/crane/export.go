@@ -51,18 +51,9 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 // image finds the image for req.Platform on ep, listing the platforms an
 // index has when none fits.
 func (b *backend) image(ctx context.Context, ep core.Endpoint, req core.ExportRequest) (v1.Image, error) {
-	sep := ":"
-	if registries.IsDigest(req.Reference) {
-		sep = "@"
-	}
-	var opts []name.Option
-	if ep.Insecure {
-		opts = append(opts, name.Insecure)
-	}
-	full := ep.Registry + "/" + req.Repository + sep + req.Reference
-	ref, err := name.ParseReference(full, opts...)
+	ref, full, err := reference(ep, req.Repository, req.Reference)
 	if err != nil {
-		return nil, core.Usagef("invalid image reference %s: %v", full, err)
+		return nil, err
 	}
 	desc, err := remote.Get(ref, b.options(ctx)...)
 	if err != nil {
@@ -75,13 +66,45 @@ func (b *backend) image(ctx context.Context, ep core.Endpoint, req core.ExportRe
 		}
 		return img, nil
 	}
-	idx, err := desc.ImageIndex()
+	entry, _, err := indexEntry(desc, full, req.Platform)
 	if err != nil {
 		return nil, translate(ep, req.Repository, err)
 	}
-	manifest, err := idx.IndexManifest()
+	img, err := remote.Image(ref.Context().Digest(entry.Digest.String()), b.options(ctx)...)
 	if err != nil {
 		return nil, translate(ep, req.Repository, err)
+	}
+	return img, nil
+}
+
+// reference names an image on ep: repository:tag or repository@digest,
+// and full is that name as errors say it.
+func reference(ep core.Endpoint, repository, tagOrDigest string) (ref name.Reference, full string, err error) {
+	sep := ":"
+	if registries.IsDigest(tagOrDigest) {
+		sep = "@"
+	}
+	var opts []name.Option
+	if ep.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	full = ep.Registry + "/" + repository + sep + tagOrDigest
+	if ref, err = name.ParseReference(full, opts...); err != nil {
+		return nil, full, core.Usagef("invalid image reference %s: %v", full, err)
+	}
+	return ref, full, nil
+}
+
+// indexEntry is the entry of the index desc for platform want, read from
+// the index itself.
+func indexEntry(desc *remote.Descriptor, full string, want core.Platform) (v1.Descriptor, core.Platform, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return v1.Descriptor{}, core.Platform{}, err
+	}
+	manifest, err := idx.IndexManifest()
+	if err != nil {
+		return v1.Descriptor{}, core.Platform{}, err
 	}
 	var have []core.Platform
 	for _, m := range manifest.Manifests {
@@ -91,15 +114,11 @@ func (b *backend) image(ctx context.Context, ep core.Endpoint, req core.ExportRe
 		}
 		have = append(have, p)
 	}
-	i, err := registries.MatchPlatform(ep.Registry+"/"+req.Repository+sep+req.Reference, req.Platform, have)
+	i, err := registries.MatchPlatform(full, want, have)
 	if err != nil {
-		return nil, err
+		return v1.Descriptor{}, core.Platform{}, err
 	}
-	img, err := remote.Image(ref.Context().Digest(manifest.Manifests[i].Digest.String()), b.options(ctx)...)
-	if err != nil {
-		return nil, translate(ep, req.Repository, err)
-	}
-	return img, nil
+	return manifest.Manifests[i], have[i], nil
 }
 
 // describe fills what the result says of the image itself.

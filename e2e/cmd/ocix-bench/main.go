@@ -5,6 +5,8 @@
 //	tags      10,000 tags from a registry that answers in one response and
 //	          from one that forces pages; the cost of one plugin dispatch
 //	export    a ~490 MB Debian-based image into an empty directory on tmpfs
+//	run       `ocix --backend runc run IMAGE -- true`, cold and warm (cached),
+//	          against runc run on a prepared bundle and docker run --rm
 package main
 
 import (
@@ -50,6 +52,7 @@ var sections = []struct {
 }{
 	{"tags", (*bench).tags},
 	{"export", (*bench).export},
+	{"run", (*bench).run},
 }
 
 func runBench(bin string, runs int, only string) error {

@@ -19,6 +19,8 @@ type fakeOcix struct {
 	loader  *coretest.Loader
 	lastReq core.TagsRequest
 	outTTY  bool
+	// rootfs, when set, is the core's root filesystem provider.
+	rootfs core.RootfsProvider
 }
 
 func newFake(t *testing.T) *fakeOcix {
@@ -57,7 +59,7 @@ func (fo *fakeOcix) run(t *testing.T, args ...string) (int, string, string) {
 		t.Fatal(err)
 	}
 	f.Config = cfg
-	f.Core = &core.Core{Loader: fo.loader, Settings: cfg.Section}
+	f.Core = &core.Core{Loader: fo.loader, Settings: cfg.Section, Rootfs: fo.rootfs}
 	code := Run(context.Background(), f, args)
 	if fo.loader.Running() != 0 {
 		t.Fatalf("ocix %v left %d backends running", args, fo.loader.Running())

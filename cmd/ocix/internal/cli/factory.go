@@ -12,6 +12,7 @@ import (
 	"github.com/ocix/ocix/config"
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/pluginhost"
+	"github.com/ocix/ocix/core/rootfs"
 )
 
 // GlobalFlags are the flags every command takes.
@@ -70,6 +71,31 @@ func (f *Factory) Setup(flagsChanged func(name string) bool) error {
 		f.Core = &core.Core{Loader: f.host, Settings: f.Config.Section}
 	}
 	return nil
+}
+
+// UseRootfs gives the core its provider of root filesystems for runtime
+// backends (runc): ocix's image cache, filled by the rootfs-from backend
+// (--rootfs-from, else the configured export backend — not --backend,
+// which names the run backend here), asking the registry as pull says. A
+// provider a test set is kept.
+func (f *Factory) UseRootfs(from, pull string) error {
+	policy, err := rootfs.ParsePolicy(pull)
+	if err != nil {
+		return err
+	}
+	if f.Core.Rootfs != nil {
+		return nil
+	}
+	if from == "" {
+		from = f.Config.Backends[core.CapExport]
+	}
+	f.Core.Rootfs = f.Cache(rootfs.FromBackend(f.Core, from), policy)
+	return nil
+}
+
+// Cache is ocix's image cache in cache.dir.
+func (f *Factory) Cache(src rootfs.Source, pull rootfs.Policy) *rootfs.Cache {
+	return rootfs.New(rootfs.Options{Dir: f.Config.CacheDir, Source: src, Pull: pull, Log: f.logger()})
 }
 
 // Close stops every plugin this command started.

@@ -34,6 +34,7 @@ type RunOptions struct {
 	Keep        bool
 	StopTimeout time.Duration
 	RootfsFrom  string
+	Pull        string
 
 	entrypointSet bool
 }
@@ -67,6 +68,9 @@ afterwards unless --keep.`,
 				opts.Args = opts.Args[1:]
 			}
 			opts.entrypointSet = cmd.Flags().Changed("entrypoint")
+			if err := f.UseRootfs(opts.RootfsFrom, opts.Pull); err != nil {
+				return err
+			}
 			return runF(cmd.Context(), f, opts)
 		},
 	}
@@ -74,6 +78,16 @@ afterwards unless --keep.`,
 	// Flags after IMAGE belong to the command, as with docker run.
 	fl.SetInterspersed(false)
 	fl.BoolVarP(&opts.Interactive, "interactive", "i", false, "keep stdin open and connected")
+	addContainerFlags(cmd, opts)
+	fl.BoolVar(&opts.Keep, "keep", false, "keep the container afterwards")
+	fl.DurationVar(&opts.StopTimeout, "stop-timeout", core.DefaultStopTimeout, "time the container has to stop after Ctrl-C before it is killed")
+	return cmd
+}
+
+// addContainerFlags adds the flags that say what a container is — shared
+// by run and bundle, which writes the same container down.
+func addContainerFlags(cmd *cobra.Command, opts *RunOptions) {
+	fl := cmd.Flags()
 	fl.BoolVarP(&opts.TTY, "tty", "t", false, "allocate a terminal")
 	fl.StringArrayVarP(&opts.Env, "env", "e", nil, "set an environment variable K=V (K alone takes this shell's value)")
 	fl.StringVarP(&opts.Workdir, "workdir", "w", "", "working directory in the container")
@@ -83,10 +97,8 @@ afterwards unless --keep.`,
 	fl.BoolVar(&opts.ReadOnly, "read-only", false, "mount the root filesystem read-only")
 	fl.StringArrayVarP(&opts.Volumes, "volume", "v", nil, "bind mount HOST:CONTAINER[:ro]")
 	fl.StringVar(&opts.Network, "network", "", "network mode: none, host… (default: the backend's own)")
-	fl.BoolVar(&opts.Keep, "keep", false, "keep the container afterwards")
-	fl.DurationVar(&opts.StopTimeout, "stop-timeout", core.DefaultStopTimeout, "time the container has to stop after Ctrl-C before it is killed")
 	fl.StringVar(&opts.RootfsFrom, "rootfs-from", "", "for runtime backends (runc): the backend that exports the root filesystem (default: the export backend)")
-	return cmd
+	fl.StringVar(&opts.Pull, "pull", "always", "for runtime backends (runc), when to ask the registry: always (one request resolves the tag; only a new image is exported), missing (only for an image not in the cache), never")
 }
 
 func runRun(ctx context.Context, f *Factory, opts *RunOptions) error {
@@ -122,8 +134,26 @@ func runRun(ctx context.Context, f *Factory, opts *RunOptions) error {
 	return nil
 }
 
-// runRequest turns the flags into a request, refusing what is malformed.
+// runRequest turns the flags into a request with the user's streams,
+// refusing what is malformed.
 func runRequest(f *Factory, opts *RunOptions) (core.RunRequest, error) {
+	req, err := containerRequest(f, opts)
+	if err != nil {
+		return req, err
+	}
+	if opts.Interactive {
+		req.Stdin = stdFile(f.Streams.In)
+	}
+	req.Stdout, req.Stderr = stdFile(f.Streams.Out), stdFile(f.Streams.Err)
+	if req.Stdout == nil || req.Stderr == nil || (opts.Interactive && req.Stdin == nil) {
+		return req, core.Usagef("run: the standard streams are not files ocix can hand to a backend")
+	}
+	return req, nil
+}
+
+// containerRequest turns the flags into a request for the container they
+// describe, without streams.
+func containerRequest(f *Factory, opts *RunOptions) (core.RunRequest, error) {
 	img, err := reference.Parse(opts.Image)
 	if err != nil {
 		return core.RunRequest{}, &core.UsageError{Err: err}
@@ -171,13 +201,6 @@ func runRequest(f *Factory, opts *RunOptions) (core.RunRequest, error) {
 	}
 	if opts.StopTimeout < 0 {
 		return req, core.Usagef("invalid --stop-timeout %v: want 0 or more", opts.StopTimeout)
-	}
-	if opts.Interactive {
-		req.Stdin = stdFile(f.Streams.In)
-	}
-	req.Stdout, req.Stderr = stdFile(f.Streams.Out), stdFile(f.Streams.Err)
-	if req.Stdout == nil || req.Stderr == nil || (opts.Interactive && req.Stdin == nil) {
-		return req, core.Usagef("run: the standard streams are not files ocix can hand to a backend")
 	}
 	return req, nil
 }

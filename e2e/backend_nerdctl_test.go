@@ -1,0 +1,332 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/core/tree"
+	"github.com/ocix/ocix/e2e/harness"
+	"github.com/ocix/ocix/e2e/images"
+)
+
+// The nerdctl backend runs the export and run suites with the nerdctl CLI
+// (v2.2.0, which .ci/run builds) against a private containerd.
+func init() {
+	register(&backend{
+		name:  "nerdctl",
+		jobs:  []string{"export", "run"},
+		start: startNerdctl,
+		// What nerdctl's own export does to the rules image, exactly as
+		// TestNerdctlExportBaseline records it.
+		known: func(bool) []string { return nerdctlAdditions },
+		containers: func(t *testing.T, env []string) []string {
+			t.Helper()
+			return nerdctlContainers(t, env, "label="+core.InvocationLabel)
+		},
+	})
+}
+
+// nerdctlAdditions lists every way `nerdctl export` of a created, never
+// started container differs from the expected tree, as "path field".
+//
+// It adds nothing: unlike docker, nerdctl has no init layer — /etc/hosts,
+// /etc/resolv.conf and /etc/hostname live in its data root and are
+// bind-mounted only when a container starts, and /dev, /proc and /sys are
+// mount points runc makes then. Its tar comes from containerd's
+// archive.WriteDiff, which, as docker's export, carries only the
+// security.capability xattr (/xattrs/cap keeps it): the user.* xattrs
+// are lost.
+var nerdctlAdditions = []string{
+	"/xattrs/dir xattrs",
+	"/xattrs/file xattrs",
+}
+
+// startNerdctl starts a containerd of its own and returns the settings
+// that point the backend at it: OCIX_NERDCTL_* as a user's config would.
+// nerdctl keeps its own state (names, hosts files) in a data root beside
+// containerd's, and uses cgroupfs: nothing here runs systemd.
+func startNerdctl(w *world) ([]string, error) {
+	bin, err := nerdctlBinary()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	c, err := w.h.StartContainerd(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		"OCIX_NERDCTL_PATH=" + bin,
+		"OCIX_NERDCTL_ADDRESS=" + c.Address,
+		"OCIX_NERDCTL_NAMESPACE=" + c.Namespace,
+		"OCIX_NERDCTL_DATA_ROOT=" + filepath.Join(c.Dir(), "nerdctl"),
+		"OCIX_NERDCTL_CGROUP_MANAGER=cgroupfs",
+	}, nil
+}
+
+// nerdctlBinary finds nerdctl on $PATH, then where `go install` and
+// .ci/run put it.
+func nerdctlBinary() (string, error) {
+	if path, err := exec.LookPath("nerdctl"); err == nil {
+		return path, nil
+	}
+	gobin := os.Getenv("GOBIN")
+	if gobin == "" {
+		out, _ := exec.Command("go", "env", "GOPATH").Output()
+		gobin = filepath.Join(strings.Split(strings.TrimSpace(string(out)), ":")[0], "bin")
+	}
+	if path, err := exec.LookPath(filepath.Join(gobin, "nerdctl")); err == nil {
+		return path, nil
+	}
+	return "", &harness.MissingError{What: "nerdctl not found", Fix: "run .ci/run install (it builds nerdctl v2.2.0)"}
+}
+
+// nerdctlCommand is the nerdctl command line the settings env stands for.
+func nerdctlCommand(env []string) []string {
+	get := func(key string) string {
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, key+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	return []string{get("OCIX_NERDCTL_PATH"), "--address", get("OCIX_NERDCTL_ADDRESS"), "--namespace", get("OCIX_NERDCTL_NAMESPACE"),
+		"--data-root", get("OCIX_NERDCTL_DATA_ROOT"), "--cgroup-manager", get("OCIX_NERDCTL_CGROUP_MANAGER")}
+}
+
+// nerdctlContainers lists the containers, running or not, that filter
+// selects.
+func nerdctlContainers(t *testing.T, env []string, filter string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := engine{name: "nerdctl", cli: nerdctlCommand(env)}.run(ctx, "ps", "-a", "-q", "--filter", filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(out)
+}
+
+// The baseline: nerdctl by hand (pull, create, export, rm) exports the
+// rules image as a correct export does, apart from nerdctlAdditions —
+// which are nerdctl's, not the backend's.
+func TestNerdctlExportBaseline(t *testing.T) {
+	_, imgs := rulesImages(t)
+	env := backendNamed(t, "nerdctl").environment(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "export.tar")
+	e := engine{name: "nerdctl", cli: nerdctlCommand(env)}
+	if err := e.export(ctx, imgs.single, out); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "rootfs")
+	if err := untarFile(ctx, out, root); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tree.Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diffs, all []string
+	for _, d := range tree.Diff(images.RulesExpected(hostArch, true), got) {
+		diffs = append(diffs, d.Path+" "+d.Field)
+		all = append(all, d.String())
+	}
+	if !slices.Equal(diffs, nerdctlAdditions) {
+		t.Errorf("nerdctl differs from the expected tree in %q, recorded %q:\n%s", diffs, nerdctlAdditions, strings.Join(all, "\n"))
+	}
+	sameMtimes(t, root, images.RulesMtimes(true), nil)
+}
+
+// containerd not there: every command fails within two seconds with one
+// line naming the socket and saying how to start the daemon, and `ocix
+// backends` shows the backend unavailable with that reason.
+func TestNerdctlWithoutContainerd(t *testing.T) {
+	bin, err := nerdctlBinary()
+	harness.Require(t, err)
+	s := newSandbox(t)
+	s.set("OCIX_NERDCTL_PATH=" + bin)
+	// A path where nothing is, and a socket file nobody listens on.
+	missing := filepath.Join(s.dir, "run", "missing.sock")
+	stale := filepath.Join(s.dir, "run", "stale.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	for _, tc := range []struct{ socket, cause string }{
+		{missing, "connect: no such file or directory"},
+		{stale, "connect: connection refused"},
+	} {
+		s.set("OCIX_NERDCTL_ADDRESS=" + tc.socket)
+		want := "containerd is not reachable at " + tc.socket + " (" + tc.cause + "): start it (`containerd`, or `systemctl start containerd`)"
+		for _, args := range [][]string{
+			{"export", "127.0.0.1:1/some/image:1", filepath.Join(s.dir, "rootfs")},
+			{"run", "--network", "none", "127.0.0.1:1/some/image:1", "--", "true"},
+		} {
+			start := time.Now()
+			r := s.ocix(t, append([]string{"--backend", "nerdctl"}, args...)...)
+			took := time.Since(start)
+			// Exit 1 (core reports a backend that cannot work before any
+			// engine is involved).
+			if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.HasPrefix(r.stderr, "ocix: ") || !strings.Contains(r.stderr, want) {
+				t.Errorf("%s: want exit 1 and one line with %q\n%s", args[0], want, r)
+			}
+			if took > 2*time.Second {
+				t.Errorf("%s took %v to fail", args[0], took)
+			}
+			t.Logf("%s, %v: %s", args[0], took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+		}
+		r := s.ocix(t, "backends", "nerdctl")
+		if f := strings.Fields(r.stdout); r.code != 0 || len(f) < 4 || f[0] != "nerdctl" || f[3] != "no" || !strings.Contains(r.stdout, want) {
+			t.Errorf("want nerdctl unavailable with the reason %q\n%s", want, r)
+		}
+	}
+}
+
+// A plugin killed while its container runs: core has a fresh instance
+// remove the container by its label (and the plugin's guard does too).
+func TestNerdctlCrashCleanup(t *testing.T) {
+	b := backendNamed(t, "nerdctl")
+	ref := runnable(t)
+	s := b.sandbox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, _, stderr := s.command(ctx, "--backend", "nerdctl", "run", "--network", "none", ref, "--", "sh", "-c", "echo started; sleep 60")
+	cmd.Stdout = nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	buf := make([]byte, 64)
+	if n, _ := out.Read(buf); !strings.HasPrefix(string(buf[:n]), "started") {
+		t.Fatalf("the container did not start: %q %s", buf[:n], stderr)
+	}
+	if left := b.leftovers(t); len(left) != 1 {
+		t.Fatalf("want the running container labelled, found %v", left)
+	}
+	plugins := childPids(cmd.Process.Pid)
+	if len(plugins) != 1 {
+		t.Fatalf("want one plugin under ocix, found %v", plugins)
+	}
+	start := time.Now()
+	syscall.Kill(plugins[0], syscall.SIGKILL)
+	cmd.Wait()
+	t.Logf("ocix exited %d after %v: %s", exitCode(cmd), time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
+	if code := exitCode(cmd); code != 125 || len(lines(stderr.String())) != 1 || !strings.Contains(stderr.String(), `plugin "nerdctl"`) {
+		t.Errorf("want exit 125 and one line naming the plugin; exit %d: %s", code, stderr)
+	}
+	if left := b.leftovers(t); len(left) != 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+	if dirs := s.socketDirs(); len(dirs) != 0 {
+		t.Errorf("socket directories left: %v", dirs)
+	}
+}
+
+// Ctrl-C while nerdctl streams the container's file system (into a pipe
+// nobody reads): exit 130 at once; the container is removed all the same
+// although the plugin is stopped at once, and nerdctl unmounts the
+// snapshot it exported from.
+//
+// The image is a bulk image of its own: containerd's store is shared by
+// every test, and the conformance suite's interrupt and corrupt cases
+// need the rules bulk image's layer not to be in it yet.
+func TestNerdctlExportInterruptedWhileStreaming(t *testing.T) {
+	b := backendNamed(t, "nerdctl")
+	w := need(t)
+	s := b.sandbox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	img, err := images.Bulk(4 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := images.Repository{Host: w.v3.Host, Name: "nerdctl/bulk"}
+	if err := images.Push(ctx, repo, "latest", img); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	cmd, _, stderr := s.command(ctx, "--backend", "nerdctl", "export", "-q", repo.Ref("latest"), "-")
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer cmd.Process.Kill()
+	// The container exists once the image is pulled; then the stream
+	// fills the pipe and blocks.
+	for deadline := time.Now().Add(30 * time.Second); len(b.leftovers(t)) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no container was created: %s", stderr)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if len(exportMounts(t)) == 0 {
+		t.Errorf("nerdctl export has mounted nothing: not streaming?")
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("ocix took %v to exit", took)
+	}
+	if code := exitCode(cmd); code != 130 || len(lines(stderr.String())) != 1 {
+		t.Errorf("want exit 130 and one line; exit %d: %s", code, stderr)
+	}
+	// The plugin is gone; its guard removes the container, and nerdctl,
+	// its output closed, unmounts.
+	var left, mounts []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if left, mounts = b.leftovers(t), exportMounts(t); len(left) == 0 && len(mounts) == 0 {
+			break
+		}
+	}
+	t.Logf("cleaned up %v after the interrupt", time.Since(start).Round(time.Millisecond))
+	if len(left) != 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+	if len(mounts) != 0 {
+		t.Errorf("mounts left behind: %v", mounts)
+	}
+}
+
+// exportMounts lists the mounts `nerdctl export` makes under $TMPDIR.
+func exportMounts(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.Contains(f[4], "/nerdctl-export-") {
+			found = append(found, f[4])
+		}
+	}
+	return found
+}
