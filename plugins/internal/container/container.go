@@ -6,6 +6,7 @@ package container
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
 
 	"github.com/ocix/ocix/core"
@@ -15,6 +16,15 @@ import (
 // fresh plugin to remove them by this label if the one running them dies.
 func Labels(req core.RunRequest) map[string]string {
 	return map[string]string{core.InvocationLabel: req.Invocation}
+}
+
+// ExportLabels are the labels of a container an export creates and never
+// starts (docker and podman export a container, not an image). Core gives
+// an export no invocation — its plugin removes the container itself, on
+// every path — so the label names a fresh one: every container ocix made
+// is still found by the label's key.
+func ExportLabels() map[string]string {
+	return map[string]string{core.InvocationLabel: "export-" + rand.Text()}
 }
 
 // Follow applies req's controls to a running container until the channel
