@@ -227,3 +227,21 @@ func TestBadVolumesAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeoutEndsTheOperationInOneLine(t *testing.T) {
+	fo := newFake(t)
+	fo.loader.Backends["slow"] = &coretest.TagLister{
+		Backend: coretest.Backend{Info: core.Info{Name: "slow", Available: true, Capabilities: []core.Capability{core.CapTags}}},
+		ListTagsFunc: func(ctx context.Context, _ core.TagsRequest) ([]string, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		},
+	}
+	code, _, errOut := fo.run(t, "--timeout", "50ms", "--backend", "slow", "tags", "busybox")
+	if code != 1 || errOut != "ocix: timed out after 50ms (--timeout)\n" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := fo.run(t, "--timeout", "-1s", "tags", "busybox"); code != 2 || !strings.Contains(errOut, "invalid --timeout") {
+		t.Fatalf("negative: exit %d, %q", code, errOut)
+	}
+}

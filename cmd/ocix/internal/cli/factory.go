@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -24,6 +25,8 @@ type GlobalFlags struct {
 	Format     string
 	Debug      bool
 	PluginDir  string
+	// Timeout bounds the whole command; 0 is none.
+	Timeout time.Duration
 }
 
 // Factory holds what commands share: streams, global flags, and — built on
@@ -38,8 +41,10 @@ type Factory struct {
 	// forwards it (run). Nil in tests.
 	Signals *core.Signals
 
-	host   *pluginhost.Host
-	warned sync.Map
+	host *pluginhost.Host
+	// cancelTimeout releases --timeout's deadline.
+	cancelTimeout context.CancelFunc
+	warned        sync.Map
 }
 
 // Setup loads the configuration and builds the core, unless a test did.
@@ -102,6 +107,9 @@ func (f *Factory) Cache(src rootfs.Source, pull rootfs.Policy) *rootfs.Cache {
 func (f *Factory) Close() {
 	if f.host != nil {
 		f.host.Close()
+	}
+	if f.cancelTimeout != nil {
+		f.cancelTimeout()
 	}
 }
 

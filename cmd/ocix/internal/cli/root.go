@@ -29,6 +29,9 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	// Plugins stop before ocix reports anything, so none outlives it.
 	f.Close()
 	err = core.Interrupted(ctx, usageOf(err))
+	if f.Flags.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s (--timeout)", f.Flags.Timeout)
+	}
 	// A container's own exit code is not ocix's error to report.
 	var exit *core.ExitError
 	if err != nil && !errors.As(err, &exit) {
@@ -52,6 +55,14 @@ where those tools disagree.`,
 			if err := checkFormat(f.Flags.Format); err != nil {
 				return err
 			}
+			switch {
+			case f.Flags.Timeout < 0:
+				return core.Usagef("invalid --timeout %s: want a positive duration, or 0 for none", f.Flags.Timeout)
+			case f.Flags.Timeout > 0:
+				ctx, cancel := context.WithTimeout(cmd.Context(), f.Flags.Timeout)
+				cmd.SetContext(ctx)
+				f.cancelTimeout = cancel
+			}
 			return f.Setup(func(name string) bool { return cmd.Flags().Changed(name) })
 		},
 	}
@@ -68,6 +79,7 @@ where those tools disagree.`,
 	pf.StringVar(&f.Flags.Format, "format", "text", "output format: text, json, or a Go template")
 	pf.BoolVar(&f.Flags.Debug, "debug", false, "debug logging on stderr")
 	pf.StringVar(&f.Flags.PluginDir, "plugin-dir", "", "directory searched first for ocix-plugin-NAME executables")
+	pf.DurationVar(&f.Flags.Timeout, "timeout", 0, "give up on the whole operation after this long, such as 2m (default: never)")
 
 	root.AddCommand(
 		NewCmdTags(f, nil),
