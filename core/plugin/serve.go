@@ -12,8 +12,14 @@ import (
 // LogLevelEnv carries the host's log level to its plugins.
 const LogLevelEnv = "OCIX_PLUGIN_LOG_LEVEL"
 
+// Drainer is a backend with work to finish after the host stops it — the
+// removal of a container cut short by Ctrl-C, say: Serve waits for Drain
+// before the plugin exits. The host kills a plugin that takes longer than a
+// second.
+type Drainer interface{ Drain() }
+
 // Serve is a plugin's main: it serves the backend newBackend builds until the
-// host disconnects. The logger writes JSON to stderr, which go-plugin carries
+// host disconnects, then lets it drain. The logger writes JSON to stderr, which go-plugin carries
 // to the host's log: a plugin never writes to a terminal, and never to
 // stdout, which is go-plugin's handshake channel.
 func Serve(newBackend func(log hclog.Logger) core.Backend) {
@@ -22,10 +28,14 @@ func Serve(newBackend func(log hclog.Logger) core.Backend) {
 		level = hclog.Warn
 	}
 	log := hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: level})
+	backend := newBackend(log)
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         Set(newBackend(log)),
+		Plugins:         Set(backend),
 		GRPCServer:      goplugin.DefaultGRPCServer,
 		Logger:          log,
 	})
+	if d, ok := backend.(Drainer); ok {
+		d.Drain()
+	}
 }

@@ -1,0 +1,273 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/e2e/images"
+)
+
+// The docker backend runs the export and run suites against a private
+// dockerd (20.10 here; the backend negotiates the API version with it).
+func init() {
+	register(&backend{
+		name: "docker",
+		jobs: []string{"export", "run"},
+		start: func(w *world) ([]string, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+			defer cancel()
+			d, err := w.h.StartDocker(ctx)
+			if err != nil {
+				return nil, err
+			}
+			// DOCKER_HOST, and a DOCKER_CONFIG of its own for the
+			// credentials a pull reads.
+			return d.Env(), nil
+		},
+		// What docker's export adds to every container's filesystem and
+		// the xattrs it drops, exactly as the baseline records them.
+		known: func(bool) []string { return engineAdditions["docker"] },
+		containers: func(t *testing.T, env []string) []string {
+			t.Helper()
+			return dockerContainers(t, env)
+		},
+	})
+}
+
+// dockerContainers lists the containers of the dockerd env reaches that
+// carry ocix's label, whatever its value.
+func dockerContainers(t *testing.T, env []string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := engine{name: "docker", cli: []string{"docker"}, env: env}.run(ctx, "ps", "-aq", "--filter", "label="+core.InvocationLabel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(out)
+}
+
+// A daemon that is not there: every command fails at once with one line
+// naming the socket and saying what to do, and `ocix backends` shows the
+// backend unavailable with that reason.
+func TestDockerWithoutDaemon(t *testing.T) {
+	s := newSandbox(t)
+	// A path where nothing is, and a socket file nobody listens on.
+	missing := filepath.Join(s.dir, "run", "missing.sock")
+	stale := filepath.Join(s.dir, "run", "stale.sock")
+	l, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	for _, tc := range []struct{ socket, cause string }{
+		{missing, "no such file or directory"},
+		{stale, "connection refused"},
+	} {
+		host := "unix://" + tc.socket
+		s.set("DOCKER_HOST=" + host)
+		want := "cannot reach the docker daemon at " + host + ": connect: " + tc.cause + " (is dockerd running? start it or set DOCKER_HOST / docker.host)"
+
+		start := time.Now()
+		r := s.ocix(t, "--backend", "docker", "export", "127.0.0.1:1/some/image:1", filepath.Join(s.dir, "rootfs"))
+		took := time.Since(start)
+		if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.HasPrefix(r.stderr, "ocix: ") || !strings.Contains(r.stderr, want) {
+			t.Errorf("want exit 1 and one line with %q\n%s", want, r)
+		}
+		if took > 2*time.Second {
+			t.Errorf("export took %v to fail", took)
+		}
+		t.Logf("%v: %s", took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
+
+		r = s.ocix(t, "backends", "docker")
+		if f := strings.Fields(r.stdout); r.code != 0 || len(f) < 4 || f[0] != "docker" || f[3] != "no" || !strings.Contains(r.stdout, want) {
+			t.Errorf("want docker unavailable with the reason %q\n%s", want, r)
+		}
+	}
+}
+
+// A plugin killed while its container runs: core has a fresh instance
+// remove the container by its label.
+func TestDockerCrashCleanup(t *testing.T) {
+	b := backendNamed(t, "docker")
+	ref := runnable(t)
+	s := b.sandbox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, _, stderr := s.command(ctx, "--backend", "docker", "run", "--network", "none", ref, "--", "sh", "-c", "echo started; sleep 60")
+	cmd.Stdout = nil // StdoutPipe wants it unset
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	buf := make([]byte, 64)
+	if n, _ := out.Read(buf); !strings.HasPrefix(string(buf[:n]), "started") {
+		t.Fatalf("the container did not start: %q %s", buf[:n], stderr)
+	}
+	if left := b.leftovers(t); len(left) != 1 {
+		t.Fatalf("want the running container labelled, found %v", left)
+	}
+	plugins := childPids(cmd.Process.Pid)
+	if len(plugins) != 1 {
+		t.Fatalf("want one plugin under ocix, found %v", plugins)
+	}
+	start := time.Now()
+	syscall.Kill(plugins[0], syscall.SIGKILL)
+	cmd.Wait()
+	t.Logf("ocix exited %d after %v: %s", exitCode(cmd), time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
+	if code := exitCode(cmd); code != 125 || len(lines(stderr.String())) != 1 || !strings.Contains(stderr.String(), `plugin "docker"`) {
+		t.Errorf("want exit 125 and one line naming the plugin; exit %d: %s", code, stderr)
+	}
+	if left := b.leftovers(t); len(left) != 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+	if dirs := s.socketDirs(); len(dirs) != 0 {
+		t.Errorf("socket directories left: %v", dirs)
+	}
+}
+
+// Ctrl-C while docker streams the container's filesystem (into a pipe
+// nobody reads): exit 130 at once, and the container is removed all the
+// same.
+func TestDockerExportInterruptedWhileStreaming(t *testing.T) {
+	b := backendNamed(t, "docker")
+	w := need(t)
+	s := b.sandbox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// An image of its own: were its layer the bulk image's, the engine
+	// would have it, and the suite's interrupt and corrupt cases would not
+	// fetch it.
+	ref, _ := freshImage(t, w, "docker/streaming")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	cmd, _, stderr := s.command(ctx, "--backend", "docker", "export", "-q", ref, "-")
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	defer cmd.Process.Kill()
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	// The container exists once the image is pulled; then the stream
+	// fills the pipe and blocks.
+	for deadline := time.Now().Add(30 * time.Second); len(b.leftovers(t)) == 0; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-exited:
+			t.Fatalf("ocix ended before it created a container: %s", stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no container was created: %s", stderr)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	<-exited
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("ocix took %v to exit", took)
+	}
+	if code := exitCode(cmd); code != 130 || len(lines(stderr.String())) != 1 {
+		t.Errorf("want exit 130 and one line; exit %d: %s", code, stderr)
+	}
+	if left := b.leftovers(t); len(left) != 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+}
+
+// Ctrl-C while the image of a run is being pulled: there is no container
+// to pass it to yet, so the run stops at once with 130, leaving nothing.
+func TestDockerRunInterruptedWhilePulling(t *testing.T) {
+	b := backendNamed(t, "docker")
+	w := need(t)
+	s := b.sandbox(t)
+	_, layer := freshImage(t, w, "docker/pulling")
+	stalled, release := make(chan struct{}), make(chan struct{})
+	f := listenFront(t, w, stallBlob(layer.String(), 1<<20, stalled, release))
+	t.Cleanup(func() { close(release) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, _, stderr := s.command(ctx, "--backend", "docker", "run", "--network", "none", f.Addr+"/docker/pulling:1", "--", "true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	select {
+	case <-stalled:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the run never fetched the layer: %s", stderr)
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("ocix took %v to exit", took)
+	}
+	if code := exitCode(cmd); code != 130 {
+		t.Errorf("want exit 130; exit %d: %s", code, stderr)
+	}
+	if left := b.leftovers(t); len(left) != 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+	if dirs := s.socketDirs(); len(dirs) != 0 {
+		t.Errorf("socket directories left: %v", dirs)
+	}
+}
+
+// freshImage pushes to the shared registry, as name:1, an image for this
+// platform whose one layer (8 MiB, random) no engine has yet.
+func freshImage(t *testing.T, w *world, name string) (ref string, layer v1.Hash) {
+	t.Helper()
+	img, err := random.Image(8<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture = "linux", hostArch
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if layer, err = layers[0].Digest(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	repo := images.Repository{Host: w.v3.Host, Name: name}
+	if err := images.Push(ctx, repo, "1", img); err != nil {
+		t.Fatal(err)
+	}
+	return repo.Ref("1"), layer
+}

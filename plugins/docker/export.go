@@ -1,0 +1,64 @@
+package docker
+
+import (
+	"context"
+	"io"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/ocix/ocix/core"
+	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
+	"github.com/ocix/ocix/plugins/internal/export"
+)
+
+// Export exports as `docker export $(docker create IMAGE)` does: the image
+// is pulled when the engine lacks it (and stays in its store, as with
+// docker), a container is created and never started, and its filesystem —
+// the image's plus what docker adds to every container (/.dockerenv,
+// /etc/hosts…) — streams through the shared applier or tar writer. The
+// container is removed on every path.
+func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.ExportResult, error) {
+	cli, err := b.connect(ctx)
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	if err := checkInsecure(ctx, cli, req.Endpoints); err != nil {
+		return core.ExportResult{}, err
+	}
+	release := hold()
+	defer release()
+	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
+	// A command only because docker refuses to create a container from an
+	// image that has none; it never runs, and needs no network.
+	cfg := &container.Config{Cmd: []string{"true"}, Labels: ocixcontainer.ExportLabels()}
+	c, err := b.create(ctx, cli, src, cfg, &container.HostConfig{NetworkMode: "none"})
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	remove := remover(cli, c.id, src.warn, release)
+	defer remove()
+	// On Ctrl-C, remove at once: the stream may not unwind soon (a write
+	// to a pipe nobody reads), and the host stops this plugin meanwhile.
+	defer context.AfterFunc(ctx, remove)()
+
+	res, err := describe(ctx, cli, c, src)
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	stream, err := cli.ContainerExport(ctx, c.id)
+	if err != nil {
+		return core.ExportResult{}, daemonError(c.name, err)
+	}
+	counted := struct {
+		io.Reader
+		io.Closer
+	}{&export.Counter{R: stream, Events: req.Events}, stream}
+	// The daemon's stream carries its own failure: a broken one fails to
+	// read. There is no other producer to hear from.
+	d, err := export.Deliver(ctx, req, counted, func() error { return nil })
+	if err != nil {
+		return core.ExportResult{}, err
+	}
+	res.Entries, res.Bytes, res.TarDigest = d.Entries, d.Bytes, d.TarDigest
+	return res, nil
+}

@@ -1,0 +1,232 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/strslice"
+	"github.com/docker/docker/client"
+
+	"github.com/ocix/ocix/core"
+	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
+)
+
+// Run runs a container as `docker run` does: pulled when the engine lacks
+// the image, attached before it starts so that no output is lost, waited
+// for, and removed afterwards unless req.Keep. Its exit code is the
+// container's. Core's signals go to the container with ContainerKill.
+func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult, error) {
+	cli, err := b.connect(ctx)
+	if err != nil {
+		return core.RunResult{}, err
+	}
+	if err := checkInsecure(ctx, cli, req.Endpoints); err != nil {
+		return core.RunResult{}, err
+	}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	st := &starter{cli: cli, abort: abort}
+	var resize func(core.TerminalSize) error
+	if req.TTY {
+		st.size, resize = req.Size, st.resize
+	}
+	go ocixcontainer.Follow(ctx, req.Control, st.signal, resize)
+
+	res, err := b.run(ctx, cli, st, req)
+	if sig := st.abortedBy(); sig != 0 {
+		// Interrupted before the container ran: ocix ends as a shell's
+		// command killed by that signal would, as docker run does.
+		return core.RunResult{ExitCode: ocixcontainer.ExitFromSignal(int(sig))}, nil
+	}
+	return res, err
+}
+
+func (b *backend) run(ctx context.Context, cli *client.Client, st *starter, req core.RunRequest) (core.RunResult, error) {
+	release := hold()
+	defer release()
+	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
+	cfg, host := runConfig(req)
+	c, err := b.create(ctx, cli, src, cfg, host)
+	if err != nil {
+		return core.RunResult{}, err
+	}
+	if !req.Keep {
+		remove := remover(cli, c.id, src.warn, release)
+		defer remove()
+		// If the host goes away, remove at once: it stops this plugin
+		// meanwhile.
+		defer context.AfterFunc(ctx, remove)()
+	}
+	s, err := attach(ctx, cli, c.id, req)
+	if err != nil {
+		return core.RunResult{}, daemonError(c.name, err)
+	}
+	defer s.close()
+	// Waiting starts before the container does, so that its exit cannot be
+	// missed. "next-exit", as the docker CLI waits: "not-running" would
+	// answer at once for a container not started yet.
+	exited, failed := cli.ContainerWait(ctx, c.id, container.WaitConditionNextExit)
+	if err := st.start(ctx, c.id); err != nil {
+		return core.RunResult{}, ocixcontainer.CommandError(daemonError(c.name, err))
+	}
+	// Done when the container has exited and all it wrote has been
+	// copied: the daemon ends the stream once the container's streams
+	// close. An output the user closed (| head) ends the run, as it ends
+	// docker run.
+	var code int
+	for exited != nil || s.output != nil {
+		select {
+		case w := <-exited:
+			if w.Error != nil && w.Error.Message != "" {
+				return core.RunResult{}, fmt.Errorf("%s: waiting for the container: %s", c.name, w.Error.Message)
+			}
+			code, exited = int(w.StatusCode), nil
+		case err := <-failed:
+			return core.RunResult{}, daemonError(c.name, err)
+		case err := <-s.output:
+			if err != nil {
+				return core.RunResult{}, fmt.Errorf("copying the container's output: %w", err)
+			}
+			s.output = nil
+		case <-ctx.Done():
+			return core.RunResult{}, ctx.Err()
+		}
+	}
+	return core.RunResult{ExitCode: code}, nil
+}
+
+// runConfig maps ocix's run flags onto docker's create request, as `docker
+// run` maps its own. Every flag has its docker counterpart: none is
+// refused.
+func runConfig(req core.RunRequest) (*container.Config, *container.HostConfig) {
+	cfg := &container.Config{
+		Env:        req.Env,
+		WorkingDir: req.Workdir,
+		User:       req.User,
+		Hostname:   req.Hostname,
+		Tty:        req.TTY,
+		// -i keeps stdin open, and StdinOnce closes the container's when
+		// the user's ends, as docker run -i does.
+		OpenStdin:    req.Interactive,
+		StdinOnce:    req.Interactive,
+		AttachStdin:  req.Interactive,
+		AttachStdout: true,
+		AttachStderr: true,
+		Labels:       ocixcontainer.Labels(req),
+	}
+	if len(req.Args) > 0 {
+		cfg.Cmd = req.Args
+	}
+	if req.Entrypoint != nil {
+		// Sent as [] when empty: docker keeps the image's entrypoint only
+		// when none (null) is sent.
+		cfg.Entrypoint = append(strslice.StrSlice{}, req.Entrypoint...)
+	}
+	host := &container.HostConfig{
+		NetworkMode:    container.NetworkMode(req.Network), // "": the daemon's default
+		ReadonlyRootfs: req.ReadOnly,
+	}
+	if req.TTY && req.Size != (core.TerminalSize{}) {
+		// Daemons from API 1.42 size the terminal at creation; older ones
+		// are resized once the container starts (see starter.start).
+		host.ConsoleSize = [2]uint{uint(req.Size.Rows), uint(req.Size.Cols)}
+	}
+	for _, m := range req.Mounts {
+		// Binds, not Mounts: -v's semantics, which create a missing host
+		// directory.
+		bind := m.Source + ":" + m.Target
+		if m.ReadOnly {
+			bind += ":ro"
+		}
+		host.Binds = append(host.Binds, bind)
+	}
+	return cfg, host
+}
+
+// errAborted cancels a run that a signal stopped before its container ran.
+var errAborted = errors.New("interrupted before the container started")
+
+// starter stands between core's controls and the container's start. A
+// signal before the container runs has nothing to go to: it aborts the run
+// (a pull, a create) instead. One after it goes to the container. Terminal
+// sizes that come before the start are applied at the start.
+type starter struct {
+	cli   *client.Client
+	abort context.CancelCauseFunc
+
+	mu      sync.Mutex
+	id      string // the container, once started
+	size    core.TerminalSize
+	aborted syscall.Signal
+}
+
+func (s *starter) signal(name string) error {
+	s.mu.Lock()
+	id := s.id
+	if id == "" {
+		if sig, ok := core.SignalByName(name); ok && s.aborted == 0 {
+			s.aborted = sig
+			s.abort(errAborted)
+		}
+	}
+	s.mu.Unlock()
+	if id == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	return s.cli.ContainerKill(ctx, id, name)
+}
+
+func (s *starter) resize(size core.TerminalSize) error {
+	s.mu.Lock()
+	s.size = size
+	id := s.id
+	s.mu.Unlock()
+	if id == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	return s.cli.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(size.Rows), Width: uint(size.Cols)})
+}
+
+// start starts container id unless a signal came first. It holds the lock
+// meanwhile, so that a signal during the start waits for it and then goes
+// to the container.
+func (s *starter) start(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.aborted != 0 {
+		return errAborted
+	}
+	if err := s.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return err
+	}
+	s.id = id
+	if s.size != (core.TerminalSize{}) {
+		// Only a terminal has a size. A container's terminal may not take
+		// a size at the very moment it starts: retry briefly, as the
+		// docker CLI does.
+		for i := range 5 {
+			err := s.cli.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(s.size.Rows), Width: uint(s.size.Cols)})
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// abortedBy is the signal that aborted the run before it started, or 0.
+func (s *starter) abortedBy() syscall.Signal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aborted
+}
