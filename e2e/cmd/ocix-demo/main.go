@@ -1,16 +1,20 @@
 // Command ocix-demo shows ocix working with nothing but Go: it starts a
-// registry inside this process on 127.0.0.1, pushes a small "busybox" image
-// under a handful of tags, writes an ocix config whose docker.io mirror is
-// that registry, and runs the card's own examples against it.
+// registry inside this process on 127.0.0.1, pushes a small two-layer
+// "busybox" image under a handful of tags, writes an ocix config whose
+// docker.io mirror is that registry, and runs the card's own examples
+// against it: tags, export, and a comparison of two backends.
 //
 //	make demo                       # run the examples and exit
 //	go run ./e2e/cmd/ocix-demo -serve   # keep the registry up to try more
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -18,13 +22,19 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 var demoTags = []string{"1.35.0", "1.36.0", "1.36.1", "1.37.0", "latest", "musl", "glibc", "uclibc", "stable"}
@@ -52,7 +62,7 @@ func run(ocix string, serve bool) error {
 	defer srv.Close()
 	host := ln.Addr().String()
 
-	img, err := random.Image(4096, 2)
+	img, err := demoImage()
 	if err != nil {
 		return err
 	}
@@ -78,11 +88,14 @@ func run(ocix string, serve bool) error {
 	}
 	fmt.Printf("demo registry on %s with docker.io/library/busybox (%d tags)\nconfig %s:\n%s\n", host, len(demoTags), cfg, body)
 
+	rootfs := filepath.Join(dir, "rootfs")
 	for _, args := range [][]string{
 		{"backends"},
 		{"--backend", "api", "tags", "busybox"},
 		{"--backend", "crane", "tags", "busybox", "--sort", "semver"},
 		{"--format", "json", "tags", host + "/library/busybox", "--filter", `^1\.36`},
+		{"--backend", "api", "export", "busybox", rootfs},
+		{"compare", "export", "--backends", "api,crane", "busybox"},
 	} {
 		fmt.Printf("$ ocix %s\n", strings.Join(quote(args), " "))
 		cmd := exec.Command(ocix, args...)
@@ -90,6 +103,11 @@ func run(ocix string, serve bool) error {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("ocix %s: %w", strings.Join(args, " "), err)
+		}
+		if slices.Contains(args, "export") && args[len(args)-1] == rootfs {
+			if err := list(rootfs); err != nil {
+				return err
+			}
 		}
 		fmt.Println()
 	}
@@ -101,6 +119,89 @@ func run(ocix string, serve bool) error {
 		<-sig
 	}
 	return nil
+}
+
+// list prints an exported tree, as `find` would.
+func list(root string) error {
+	fmt.Printf("$ find %s\n", root)
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s  %s\n", info.Mode(), path)
+		return nil
+	})
+}
+
+// demoImage is a small image of two layers: a base, then a layer that
+// rewrites a file, deletes one (a whiteout) and adds a directory.
+func demoImage() (v1.Image, error) {
+	base := []tarEntry{
+		{name: "etc/", dir: true},
+		{name: "etc/os-release", body: "NAME=\"ocix demo\"\nVERSION_ID=1\n"},
+		{name: "etc/motd", body: "welcome to the ocix demo image\n"},
+		{name: "bin/", dir: true},
+		{name: "bin/hello", body: "#!/bin/sh\necho hello from the demo image\n", mode: 0o755},
+	}
+	update := []tarEntry{
+		{name: "etc/os-release", body: "NAME=\"ocix demo\"\nVERSION_ID=2\n"},
+		{name: "etc/.wh.motd"},
+		{name: "srv/", dir: true},
+		{name: "srv/data.txt", body: "added by the second layer\n"},
+	}
+	var layers []v1.Layer
+	for _, entries := range [][]tarEntry{base, update} {
+		b, err := layerTar(entries)
+		if err != nil {
+			return nil, err
+		}
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.ConfigFile(img, &v1.ConfigFile{
+		OS: "linux", Architecture: runtime.GOARCH,
+		Config: v1.Config{Cmd: []string{"/bin/hello"}, Env: []string{"PATH=/bin"}},
+		RootFS: v1.RootFS{Type: "layers"},
+	})
+}
+
+type tarEntry struct {
+	name, body string
+	dir        bool
+	mode       int64
+}
+
+func layerTar(entries []tarEntry) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.body)), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)}
+		if e.dir {
+			h.Typeflag, h.Mode = tar.TypeDir, 0o755
+		}
+		if e.mode != 0 {
+			h.Mode = e.mode
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write([]byte(e.body)); err != nil {
+			return nil, err
+		}
+	}
+	err := tw.Close()
+	return buf.Bytes(), err
 }
 
 func quote(args []string) []string {
