@@ -75,6 +75,25 @@ func (b *bench) export() error {
 	if err != nil {
 		return err
 	}
+	containerd, err := b.h.StartContainerd(b.ctx)
+	if err != nil {
+		return err
+	}
+	nerdctlBin, err := exec.LookPath("nerdctl")
+	if err != nil {
+		return fmt.Errorf("nerdctl not found: .ci/run builds it")
+	}
+	nerdctlEnv := []string{
+		"OCIX_NERDCTL_PATH=" + nerdctlBin,
+		"OCIX_NERDCTL_ADDRESS=" + containerd.Address,
+		"OCIX_NERDCTL_NAMESPACE=" + containerd.Namespace,
+		"OCIX_NERDCTL_DATA_ROOT=" + filepath.Join(containerd.Dir(), "nerdctl"),
+		"OCIX_NERDCTL_CGROUP_MANAGER=cgroupfs",
+	}
+	nerdctl := func(args ...string) error {
+		return b.runEnv(nil, nerdctlBin, append([]string{"--address", containerd.Address, "--namespace", containerd.Namespace,
+			"--data-root", filepath.Join(containerd.Dir(), "nerdctl")}, args...)...)
+	}
 	sh := func(label, script string, env []string, before func() error) tool {
 		return tool{label: label, argv: []string{"sh", "-ec", script}, env: env, before: before}
 	}
@@ -91,6 +110,23 @@ func (b *bench) export() error {
 		pigzFloor = append(pigzFloor, fmt.Sprintf("pigz -dc %s | tar -x -C %s", l, out))
 	}
 
+	// The engine backends, with the image already in the engine's store
+	// (warm) and removed first (cold, pull included).
+	engine := func(name string, env []string, pull, rmi func() error) []tool {
+		argv := []string{b.ocix, "--backend", name, "export", "-q", ref, out}
+		return []tool{
+			{label: "ocix --backend " + name + " export (warm)", argv: argv, env: env, before: func() error {
+				if err := pull(); err != nil {
+					return err
+				}
+				return absent()
+			}},
+			{label: "ocix --backend " + name + " export (cold)", argv: argv, env: env, before: func() error {
+				rmi()
+				return absent()
+			}},
+		}
+	}
 	tools := []tool{
 		{label: "ocix --backend api export", argv: []string{b.ocix, "--backend", "api", "export", ref, out}, before: absent},
 		{label: "ocix --backend crane export", argv: []string{b.ocix, "--backend", "crane", "export", ref, out}, before: absent},
@@ -113,6 +149,11 @@ func (b *bench) export() error {
 		sh("floor: gzip -dc | tar -x, layer by layer", strings.Join(gzipFloor, "; "), nil, fresh),
 		sh("floor: pigz -dc | tar -x, layer by layer", strings.Join(pigzFloor, "; "), nil, fresh),
 	}
+	tools = append(tools, engine("docker", docker.Env(), dockerPull, dockerRmi)...)
+	tools = append(tools, engine("podman", podman.Env(), podmanPull, podmanRmi)...)
+	tools = append(tools, engine("nerdctl", nerdctlEnv,
+		func() error { return nerdctl("pull", "-q", ref) },
+		func() error { return nerdctl("rmi", "-f", ref) })...)
 	results := map[string]stats{}
 	var labels []string
 	for _, t := range tools {
