@@ -80,7 +80,8 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./core/reference:FuzzParse \
 	./plugins/api/registry:FuzzNextLink \
-	./plugins/api/registry:FuzzParseChallenges
+	./plugins/api/registry:FuzzParseChallenges \
+	./plugins/api/registry:FuzzManifestType
 fuzz: fuzz-applier
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $${t##*:} ($${t%%:*}, $(FUZZTIME))"; \

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/plugins/internal/registries"
 )
 
 // blobBufSize is the copy buffer of one blob download: large enough that
@@ -20,9 +22,11 @@ const blobBufSize = 256 << 10
 // bytes do not match dgst, fails in one line naming it — after w has
 // received them: the caller throws its work away on any error.
 //
-// A download cut off midway is resumed where it stopped, within the
-// client's retries (see transfer). Redirects, to a storage service on
-// another host, are followed without the registry's Authorization.
+// A download cut off or stalled midway is resumed where it stopped,
+// within the client's retries, which start again after an attempt that
+// brought resumeProgress bytes (see transfer). Redirects, to a storage
+// service on another host, are followed without the registry's
+// Authorization.
 func (c *Client) Blob(ctx context.Context, ep core.Endpoint, repository string, dgst digest.Digest, size int64, w io.Writer) error {
 	r := c.newRequest(ep, repository, http.MethodGet, "/v2/"+repository+"/blobs/"+dgst.String())
 	if err := dgst.Validate(); err != nil {
@@ -35,6 +39,7 @@ func (c *Client) Blob(ctx context.Context, ep core.Endpoint, repository string, 
 		name: r.name(), dgst: dgst, size: size, w: w,
 		hash: dgst.Algorithm().Hash(),
 		buf:  make([]byte, blobBufSize),
+		log:  c.log,
 	}
 	err := c.do(ctx, r, func(resp *http.Response) error {
 		err := t.read(resp)
@@ -43,6 +48,12 @@ func (c *Client) Blob(ctx context.Context, ep core.Endpoint, repository string, 
 		}
 		return err
 	})
+	var rerr *registries.Error
+	if errors.As(err, &rerr) && rerr.Status == http.StatusRequestedRangeNotSatisfiable && t.n > 0 {
+		// The rest asked for is not there: the blob is shorter than the
+		// manifest says.
+		return t.short()
+	}
 	if err != nil {
 		return err
 	}

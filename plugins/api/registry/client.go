@@ -39,6 +39,11 @@ type Options struct {
 	// RequestTimeout bounds the wait for one answer's headers; the whole
 	// operation's limit is its context's. Default: 30s.
 	RequestTimeout time.Duration
+	// IdleTimeout bounds any wait for the next bytes of an answer's body:
+	// a registry that stops sending midway fails the attempt, which is
+	// retried (a blob resumed) like a connection cut off. Default:
+	// RequestTimeout.
+	IdleTimeout time.Duration
 	// MaxPages bounds the pages of one tag list. Default: 10000.
 	MaxPages int
 }
@@ -51,6 +56,7 @@ type Client struct {
 	creds     credentials.Store
 	retries   int
 	maxPages  int
+	idle      time.Duration
 	// secure verifies TLS; insecure, for registries marked so, does not.
 	secure, insecure *http.Client
 	// sleep waits between retries; tests make it instant.
@@ -75,6 +81,9 @@ func New(opts Options) *Client {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 30 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = opts.RequestTimeout
 	}
 	if opts.MaxPages <= 0 {
 		opts.MaxPages = 10000
@@ -101,6 +110,7 @@ func New(opts Options) *Client {
 		creds:     opts.Credentials,
 		retries:   max(opts.Retries, 0),
 		maxPages:  opts.MaxPages,
+		idle:      opts.IdleTimeout,
 		secure:    &http.Client{Transport: secure, CheckRedirect: checkRedirect},
 		insecure:  &http.Client{Transport: insecure, CheckRedirect: checkRedirect},
 		sleep:     sleep,
@@ -223,7 +233,8 @@ func (c *Client) build(ctx context.Context, r *request, u *url.URL) *http.Reques
 }
 
 // roundTrip is one HTTP exchange, logged without its secrets. insecure
-// skips TLS verification.
+// skips TLS verification. The answer's body ends with a stallError when
+// it brings nothing for the client's idle timeout (see idleBody).
 func (c *Client) roundTrip(req *http.Request, insecure bool) (*http.Response, error) {
 	hc := c.secure
 	if insecure {
@@ -235,9 +246,12 @@ func (c *Client) roundTrip(req *http.Request, insecure bool) (*http.Response, er
 		c.log.Debug("request", "method", req.Method, "url", safeURL(req.URL))
 	}
 	start := time.Now()
-	resp, err := hc.Do(req)
+	caller := req.Context()
+	ctx, cancel := context.WithCancel(caller)
+	resp, err := hc.Do(req.WithContext(ctx))
 	if err != nil {
-		if ctxErr := req.Context().Err(); ctxErr != nil {
+		cancel()
+		if ctxErr := caller.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
 		// Logged as told, not raw: Go's error holds the URL, query and all.
@@ -250,6 +264,7 @@ func (c *Client) roundTrip(req *http.Request, insecure bool) (*http.Response, er
 	if debug {
 		c.log.Debug("answer", "method", req.Method, "url", safeURL(resp.Request.URL), "status", resp.StatusCode, "took", time.Since(start).Round(time.Microsecond).String())
 	}
+	watchIdle(resp, c.idle, cancel)
 	return resp, nil
 }
 

@@ -100,7 +100,7 @@ func decodeJSON(name string, resp *http.Response, v any) error {
 	case err == io.EOF:
 		err = errors.New("empty body")
 	case transient(err):
-		return &retryable{err: fmt.Errorf("%s: answer from %s cut off: %v", name, resp.Request.URL.Host, err)}
+		return &retryable{err: fmt.Errorf("%s: answer from %s %s: %v", name, resp.Request.URL.Host, brokeOff(err), err)}
 	}
 	return fmt.Errorf("%s: unexpected answer from %s: %v", name, resp.Request.URL.Host, err)
 }

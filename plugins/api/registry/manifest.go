@@ -73,7 +73,7 @@ func (c *Client) Manifest(ctx context.Context, ep core.Endpoint, repository, ref
 		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
 		switch {
 		case transient(err):
-			return &retryable{err: fmt.Errorf("%s: answer from %s cut off: %v", r.name(), resp.Request.URL.Host, err)}
+			return &retryable{err: fmt.Errorf("%s: answer from %s %s: %v", r.name(), resp.Request.URL.Host, brokeOff(err), err)}
 		case err != nil:
 			return fmt.Errorf("%s: reading the manifest from %s: %v", r.name(), resp.Request.URL.Host, err)
 		case len(raw) > maxManifestSize:

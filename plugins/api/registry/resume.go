@@ -9,14 +9,21 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/opencontainers/go-digest"
 )
 
 // transfer is one blob on its way to w, over one answer or, when the
-// connection is cut, several: each next one asks with Range for the bytes
-// not yet received. A registry may answer that with 206 and the rest, or
-// ignore Range and send 200 and the whole blob again; then what w already
-// has is read past, so that w and the hash see every byte once, in order.
+// connection is cut or stalls, several: each next one asks with Range for
+// the bytes not yet received. A registry may answer that with 206 and the
+// rest, or ignore Range and send 200 and the whole blob again; then what
+// w already has is read past, so that w and the hash see every byte once,
+// in order.
+//
+// The manifest's size and digest are what a blob is checked against, not
+// the answer's Content-Length: a proxy or a storage service may announce
+// a wrong one. Longer, the bytes are read up to the size and the digest
+// has its say; shorter, the answer ends early and the rest is asked for.
 //
 // The Range asked for is closed (bytes=N-END): go-containerregistry's
 // registry, and services built on it, refuse the open form bytes=N-.
@@ -28,11 +35,27 @@ type transfer struct {
 	hash hash.Hash
 	n    int64 // bytes hashed and written to w
 	buf  []byte
+	log  hclog.Logger
 }
 
-// read takes one answer. A cut is returned marked retryable, for the
-// request to be sent again for the rest.
+// resumeProgress is how much an attempt must bring for the retries of a
+// blob to start again (see retry): less, and a registry that breaks off
+// every few bytes would keep a download going for ever.
+const resumeProgress = 1 << 20
+
+// read takes one answer. A cut or a stall is returned marked retryable,
+// for the request to be sent again for the rest.
 func (t *transfer) read(resp *http.Response) error {
+	from := t.n
+	err := t.readBody(resp)
+	var r *retryable
+	if errors.As(err, &r) && t.n-from >= resumeProgress {
+		r.progressed = true
+	}
+	return err
+}
+
+func (t *transfer) readBody(resp *http.Response) error {
 	switch {
 	case resp.StatusCode == http.StatusPartialContent:
 		start, ok := rangeStart(resp.Header.Get("Content-Range"))
@@ -45,7 +68,7 @@ func (t *transfer) read(resp *http.Response) error {
 			return t.cut(resp, err)
 		}
 	case resp.ContentLength >= 0 && resp.ContentLength != t.size:
-		return fmt.Errorf("%s: blob %s is %d bytes at the registry, not %d as the manifest says", t.name, t.dgst, resp.ContentLength, t.size)
+		t.log.Debug("the registry announces another size than the manifest's", "blob", t.dgst.String(), "content-length", resp.ContentLength, "size", t.size)
 	}
 	for {
 		m, err := resp.Body.Read(t.buf)
@@ -61,7 +84,10 @@ func (t *transfer) read(resp *http.Response) error {
 		}
 		switch {
 		case err == io.EOF && t.n < t.size:
-			return fmt.Errorf("%s: blob %s ended after %d of its %d bytes", t.name, t.dgst, t.n, t.size)
+			// The answer ended as its Content-Length said, early: the
+			// rest is asked for. A blob that really is shorter gets 416
+			// for it (see Blob).
+			return &retryable{err: t.short()}
 		case err == io.EOF, err != nil && t.n == t.size:
 			// Cut after the last byte: the digest has its say.
 			return nil
@@ -71,10 +97,15 @@ func (t *transfer) read(resp *http.Response) error {
 	}
 }
 
+// short is the error of a blob that ended before its size.
+func (t *transfer) short() error {
+	return fmt.Errorf("%s: blob %s ended after %d of its %d bytes", t.name, t.dgst, t.n, t.size)
+}
+
 // cut tells a failed read of the body: marked for a retry when the
-// connection was cut or timed out, final otherwise.
+// connection was cut, stalled or timed out, final otherwise.
 func (t *transfer) cut(resp *http.Response, err error) error {
-	e := fmt.Errorf("%s: blob %s: download from %s cut off after %d of %d bytes: %v", t.name, t.dgst, resp.Request.URL.Host, t.n, t.size, err)
+	e := fmt.Errorf("%s: blob %s: download from %s %s after %d of %d bytes: %v", t.name, t.dgst, resp.Request.URL.Host, brokeOff(err), t.n, t.size, err)
 	if transient(err) {
 		return &retryable{err: e}
 	}

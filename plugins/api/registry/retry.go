@@ -27,24 +27,33 @@ const (
 
 // retryable marks an error the same request may not meet again: a 429 or
 // 5xx answer, a connection cut off. after is the least wait the registry
-// asked for, or 0.
+// asked for, or 0. progressed says that the attempt got far enough (a
+// blob download brought resumeProgress bytes) that the next one starts
+// with the whole retry budget again.
 type retryable struct {
-	err   error
-	after time.Duration
+	err        error
+	after      time.Duration
+	progressed bool
 }
 
 func (e *retryable) Error() string { return e.err.Error() }
 func (e *retryable) Unwrap() error { return e.err }
 
 // retry calls attempt until it returns an error not marked retryable, or
-// c.retries retries are spent, waiting longer each time. The error
-// returned is never marked.
+// c.retries retries in a row are spent, waiting longer each time. An
+// attempt that progressed starts the count (and the backoff) again: the
+// budget is for attempts that bring nothing, so that a long download over
+// a connection that breaks now and then completes. The error returned is
+// never marked.
 func (c *Client) retry(ctx context.Context, attempt func() error) error {
 	for n := 0; ; n++ {
 		err := attempt()
 		var r *retryable
 		if !errors.As(err, &r) {
 			return err
+		}
+		if r.progressed {
+			n = 0
 		}
 		if n >= c.retries {
 			return r.err

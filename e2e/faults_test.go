@@ -1,0 +1,637 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/ocix/ocix/core/tree"
+	"github.com/ocix/ocix/e2e/front"
+	"github.com/ocix/ocix/e2e/images"
+)
+
+// The fault suite: each fault e2e/front injects, before the real
+// registry, against `ocix tags` of a repository of 41 pages and `ocix
+// export` of a four-layer image into a directory and to a pipe, on the
+// api and crane backends, several times each. A run must end within
+// faultBound either with the right result (survived) or with exit 1 and
+// one line (a clear failure). Anything else is wrong: a wrong result, no
+// end, an error of several lines, something left at DEST or beside it, a
+// stream that looks complete after a failure, a socket directory or a
+// plugin process left, credentials that reached the storage a registry
+// redirected to. The api's outcome is asserted; crane's must not be
+// wrong, except where a case's hangs records what crane itself does.
+//
+// Each run logs one line starting "fault:"; the test ends with the table
+// of outcomes per fault and backend. The runs of a case start together,
+// each with its own front and sandbox, and two cases run at a time: most
+// of a run is waiting.
+
+const (
+	// faultRuns is how many times each case runs: what a fault does may
+	// depend on timing (which blob is fetched first, where a read ends).
+	faultRuns = 3
+	// faultIdle is the api's request timeout in the suite, which bounds
+	// both the wait for an answer's headers and any pause in its body.
+	faultIdle = 2 * time.Second
+	// faultBound is the longest a run may take. The api's slowest case, a
+	// blob that stalls for good, is 6 attempts of faultIdle with up to
+	// 6.2 s of backoff between them: about 20 s.
+	faultBound = 45 * time.Second
+	// hangBound is how long a run known to hang is given to show that it
+	// still does: nothing in it has a timer that could end it later.
+	hangBound = 15 * time.Second
+	// faultBulkSize is the size of the image's top layer: several times
+	// the 1 MiB an interrupted download must bring for the api's retries
+	// to start again.
+	faultBulkSize = 4 << 20
+)
+
+type outcome string
+
+const (
+	survived     outcome = "survived"
+	clearFailure outcome = "clear failure"
+	wrong        outcome = "wrong"
+)
+
+// The operations a fault is tried against.
+const (
+	opTags   = "tags"   // ocix tags, 2,001 tags in pages of 50
+	opDir    = "dir"    // ocix export IMAGE DEST
+	opStream = "stream" // ocix export IMAGE - | tar -x
+)
+
+// faultCase is one fault, made afresh for each run: a fault counts the
+// requests it has seen.
+type faultCase struct {
+	name string
+	// fault makes the fault for op; nil when the fault means nothing to
+	// op (a registry redirects blobs, not tag lists).
+	fault func(op string, r *faultRun) *front.Fault
+	// apiTags and apiExport are what the api backend must do.
+	apiTags, apiExport outcome
+	// hangs records the backends whose own tool never ends under the
+	// fault, and why: their runs must stay wrong (hung), or the record
+	// must go. They are given hangBound, not faultBound.
+	hangs map[string]string
+}
+
+// Body faults cut a tag list's page after tagsAt bytes, and the image's
+// 4 MiB layer after blobAt: past the first MiB, so that the resumed
+// attempt starts the api's retries again.
+const (
+	tagsAt = 200
+	blobAt = 3 << 19
+)
+
+var faultCases = []faultCase{
+	{name: "429 Retry-After 1s, first 2", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.Throttle(r.on(op, front.KindBlob, 2), time.Second)
+		}},
+	{name: "500, first 2", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.ServerError(r.on(op, front.KindManifest, 2), 500)
+		}},
+	{name: "502, first 2", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault { return front.ServerError(r.on(op, front.KindBlob, 2), 502) }},
+	{name: "503, first 2", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault { return front.ServerError(r.on(op, front.KindBlob, 2), 503) }},
+	{name: "503 always", apiTags: clearFailure, apiExport: clearFailure,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.ServerError(r.on(op, front.KindManifest, 0), 503)
+		}},
+	{name: "stall before headers, first 1", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault { return front.Stall(r.onBulk(op, 1), front.Forever) },
+		hangs: stallHangs},
+	{name: "stall mid-body, first 1", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.StallBody(r.onBulk(op, 1), r.at(op, tagsAt, blobAt), front.Forever)
+		},
+		hangs: stallHangs},
+	// Each answer brings 64 KiB, too little to renew the api's retries.
+	{name: "stall mid-body, always", apiTags: clearFailure, apiExport: clearFailure,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.StallBody(r.onBulk(op, 0), r.at(op, tagsAt, 64<<10), front.Forever)
+		},
+		hangs: stallHangs},
+	{name: "reset mid-body, first 2", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.ResetAfter(r.onBulk(op, 2), r.at(op, tagsAt, blobAt))
+		}},
+	{name: "truncated, first 2", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.Truncate(r.onBulk(op, 2), r.at(op, tagsAt, blobAt))
+		}},
+	// Every answer ends after 1.5 MiB: each resumed attempt brings enough
+	// to renew the api's retries. Every page of a tag list is cut.
+	{name: "truncated, always", apiTags: clearFailure, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			return front.Truncate(r.onBulk(op, 0), r.at(op, tagsAt, blobAt))
+		}},
+	{name: "Content-Length +100, always", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault { return front.WrongContentLength(r.onBulk(op, 0), 100) }},
+	{name: "Content-Length -100, first 1", apiTags: survived, apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault { return front.WrongContentLength(r.onBulk(op, 1), -100) }},
+	// The blob's last 100 bytes never come.
+	{name: "Content-Length -100, always", apiTags: clearFailure, apiExport: clearFailure,
+		fault: func(op string, r *faultRun) *front.Fault { return front.WrongContentLength(r.onBulk(op, 0), -100) }},
+	{name: "redirect blobs", apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			if op == opTags {
+				return nil
+			}
+			return front.RedirectBlobs(front.Target{}, r.listenStorage())
+		}},
+	// The storage resets the first download of the 4 MiB layer: the api
+	// asks the registry again, and is redirected again, with Range.
+	{name: "redirect blobs, storage resets first 1", apiExport: survived,
+		fault: func(op string, r *faultRun) *front.Fault {
+			if op == opTags {
+				return nil
+			}
+			reset := front.ResetAfter(r.onBulk(op, 1), blobAt)
+			return front.RedirectBlobs(front.Target{}, r.listenStorage(reset.Rule))
+		}},
+}
+
+// stallHangs are the backends that never end on a stalled registry, and
+// why.
+var stallHangs = map[string]string{
+	"crane":  "go-containerregistry sets no response-header or read timeout, and ocix has no --timeout yet",
+	"podman": "the podman 4.3 service's tag search (containers/image) sets no timeout, and ocix has no --timeout yet",
+}
+
+// faultRun is one run of a case: what its fault may aim at, and what it
+// runs in.
+type faultRun struct {
+	t       *testing.T
+	w       *world
+	bulk    string         // the digest of the image's 4 MiB layer
+	storage *front.Storage // where a redirect sends blobs; nil without
+	fault   *front.Fault
+	s       *sandbox
+	args    []string
+	dest    string
+
+	res  result
+	hung bool
+	took time.Duration
+}
+
+// on aims at the first first (0: every) requests of kind, or of the tag
+// list for op tags.
+func (r *faultRun) on(op string, kind front.Kind, first int) front.Target {
+	if op == opTags {
+		kind = front.KindTags
+	}
+	return front.Target{Kind: kind, First: first}
+}
+
+// onBulk aims at the image's 4 MiB layer, or at the tag list for op tags.
+func (r *faultRun) onBulk(op string, first int) front.Target {
+	if op == opTags {
+		return front.Target{Kind: front.KindTags, First: first}
+	}
+	return front.Target{Kind: front.KindBlob, Reference: r.bulk, First: first}
+}
+
+// at is where a body fault strikes for op.
+func (r *faultRun) at(op string, tags, blob int64) int64 {
+	if op == opTags {
+		return tags
+	}
+	return blob
+}
+
+// listenStorage starts the storage of the run's redirect.
+func (r *faultRun) listenStorage(rules ...front.Rule) *front.Storage {
+	s, err := front.ListenStorage(r.w.v3.Host, rules...)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { s.Close() })
+	r.storage = s
+	return s
+}
+
+// faultImage is the image the export runs fetch: the rules image without
+// the hard-link quirk (which every backend exports exactly), with a 4 MiB
+// layer on top.
+type faultImage struct {
+	ref  string
+	bulk string
+	want tree.Manifest
+}
+
+var (
+	faultOnce   sync.Once
+	faultImg    *faultImage
+	faultImgErr error
+)
+
+func pushFaultImage(w *world) (*faultImage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	base, err := images.RulesWithoutQuirk(hostArch)
+	if err != nil {
+		return nil, err
+	}
+	bulk, err := images.Bulk(faultBulkSize)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := bulk.Layers()
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(base, layers[0])
+	if err != nil {
+		return nil, err
+	}
+	repo := images.Repository{Host: w.v3.Host, Name: "faults/multi"}
+	if err := images.Push(ctx, repo, "latest", img); err != nil {
+		return nil, err
+	}
+	d, err := layers[0].Digest()
+	if err != nil {
+		return nil, err
+	}
+	want := images.RulesExpected(hostArch, false)
+	if err := addLayerEntries(want, layers[0]); err != nil {
+		return nil, err
+	}
+	return &faultImage{ref: "faults/multi:latest", bulk: d.String(), want: want}, nil
+}
+
+// addLayerEntries adds the directories and files of an uncompressed
+// layer, applied on top, to want.
+func addLayerEntries(want tree.Manifest, l v1.Layer) error {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := "/" + strings.Trim(h.Name, "/")
+		e := tree.Entry{Path: p, Mode: fs.FileMode(h.Mode) & fs.ModePerm, UID: h.Uid, GID: h.Gid}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			e.Type = "dir"
+		case tar.TypeReg:
+			sum := sha256.New()
+			n, err := io.Copy(sum, tr)
+			if err != nil {
+				return err
+			}
+			e.Type, e.Size, e.Digest = "file", n, "sha256:"+hex.EncodeToString(sum.Sum(nil))
+		default:
+			return fmt.Errorf("the bulk layer holds %s of type %c", h.Name, h.Typeflag)
+		}
+		want[p] = e
+	}
+}
+
+// faultTable counts outcomes per fault and backend, for the closing log.
+type faultTable struct {
+	mu     sync.Mutex
+	counts map[string]map[string]map[outcome]map[string]int // fault -> backend -> outcome -> op -> runs
+}
+
+func (ft *faultTable) add(fault, backend, op string, o outcome) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if ft.counts == nil {
+		ft.counts = map[string]map[string]map[outcome]map[string]int{}
+	}
+	if ft.counts[fault] == nil {
+		ft.counts[fault] = map[string]map[outcome]map[string]int{}
+	}
+	if ft.counts[fault][backend] == nil {
+		ft.counts[fault][backend] = map[outcome]map[string]int{}
+	}
+	if ft.counts[fault][backend][o] == nil {
+		ft.counts[fault][backend][o] = map[string]int{}
+	}
+	ft.counts[fault][backend][o][op]++
+}
+
+// markdown is the table: one row per fault, a cell per backend saying
+// how many runs ended how, and in which operations.
+func (ft *faultTable) markdown(backends []string) string {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "| fault | %s |\n|---|%s\n", strings.Join(backends, " | "), strings.Repeat("---|", len(backends)))
+	for _, c := range faultCases {
+		fmt.Fprintf(&b, "| %s |", c.name)
+		for _, name := range backends {
+			var cell []string
+			for _, o := range []outcome{survived, clearFailure, wrong} {
+				runs, ops := 0, []string{}
+				for _, op := range []string{opTags, opDir, opStream} {
+					if n := ft.counts[c.name][name][o][op]; n > 0 {
+						runs += n
+						ops = append(ops, op)
+					}
+				}
+				if runs > 0 {
+					cell = append(cell, fmt.Sprintf("%s %d (%s)", o, runs, strings.Join(ops, ", ")))
+				}
+			}
+			fmt.Fprintf(&b, " %s |", strings.Join(cell, "; "))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func TestFaults(t *testing.T) {
+	w := need(t)
+	faultOnce.Do(func() { faultImg, faultImgErr = pushFaultImage(w) })
+	if faultImgErr != nil {
+		t.Fatal(faultImgErr)
+	}
+	// The registry backends take every operation. An engine backend that
+	// lists tags (podman) takes the tags runs only: it exports from its
+	// own image store, where a layer pulled once stays, so that a blob
+	// fault would meet its first run only.
+	ops := map[string][]string{"api": {opTags, opDir, opStream}, "crane": {opTags, opDir, opStream}}
+	names := []string{"api", "crane"}
+	for _, b := range backendsFor("tags") {
+		if ops[b.name] == nil {
+			ops[b.name] = []string{opTags}
+			names = append(names, b.name)
+		}
+	}
+	table := &faultTable{}
+	// A group, so that the table is logged once its parallel subtests
+	// are done.
+	t.Run("cases", func(t *testing.T) {
+		for _, c := range faultCases {
+			for _, name := range names {
+				b := backendNamed(t, name)
+				for _, op := range ops[name] {
+					t.Run(shortName(c.name)+"/"+name+"/"+op, func(t *testing.T) {
+						t.Parallel()
+						for _, o := range runFaults(t, w, c, b, op) {
+							table.add(c.name, name, op, o)
+						}
+					})
+				}
+			}
+		}
+	})
+	t.Logf("outcomes per fault and backend, of %d runs each of tags, export to a directory and export to a pipe (engines: tags only):\n%s", faultRuns, table.markdown(names))
+}
+
+// shortName makes a case's name a short subtest name: the test's name is
+// in its temporary directory, where the plugin's unix socket is made.
+func shortName(name string) string {
+	r := strings.NewReplacer(" ", "", ",", "-", "first", "x", "always", "all", "Content-Length", "CL", "Retry-After", "RA")
+	return r.Replace(name)
+}
+
+// runFaults runs case c faultRuns times at once on b for op, then logs
+// and checks each run's outcome. It returns none when the fault means
+// nothing to op.
+func runFaults(t *testing.T, w *world, c faultCase, b *backend, op string) []outcome {
+	t.Helper()
+	bound := faultBound
+	if c.hangs[b.name] != "" {
+		bound = hangBound
+	}
+	var runs []*faultRun
+	for range faultRuns {
+		r := &faultRun{t: t, w: w, bulk: faultImg.bulk}
+		if r.fault = c.fault(op, r); r.fault == nil {
+			return nil
+		}
+		r.prepare(t, b, op)
+		runs = append(runs, r)
+	}
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Go(func() {
+			start := time.Now()
+			r.res, r.hung = r.s.bounded(bound, r.args...)
+			r.took = time.Since(start).Round(100 * time.Millisecond)
+		})
+	}
+	wg.Wait()
+
+	want := c.apiExport
+	if op == opTags {
+		want = c.apiTags
+	}
+	var outcomes []outcome
+	for i, r := range runs {
+		o, why, left := r.judge(op, bound)
+		t.Logf("fault: %s | %s | %s | run %d | %s | %s | %d hits | %s", c.name, b.name, op, i+1, o, r.took, r.fault.Hits(), why)
+		switch hangs := c.hangs[b.name]; {
+		case b.name == "api" && o != want:
+			t.Errorf("run %d: api %s, want %s: %s", i+1, o, want, why)
+		case hangs != "" && !r.hung:
+			t.Errorf("run %d: %s %s, but it is recorded to hang (%s): the record must go", i+1, b.name, o, hangs)
+		case hangs != "" && left:
+			t.Errorf("run %d: %s hung as recorded, but its interruption left something: %s", i+1, b.name, why)
+		case hangs == "" && o == wrong:
+			t.Errorf("run %d: %s: wrong: %s", i+1, b.name, why)
+		}
+		outcomes = append(outcomes, o)
+	}
+	return outcomes
+}
+
+// prepare starts the run's front and sandbox and makes its command line.
+func (r *faultRun) prepare(t *testing.T, b *backend, op string) {
+	fr := listenFront(t, r.w, r.fault.Rule)
+	r.s = b.sandbox(t)
+	r.s.set("OCIX_API_REQUEST_TIMEOUT=" + faultIdle.String())
+	r.dest = filepath.Join(r.s.dir, "rootfs")
+	r.args = []string{"--backend", b.name}
+	switch op {
+	case opTags:
+		r.args = append(r.args, "tags", fr.Addr+"/"+manyRepo)
+	case opDir:
+		r.args = append(r.args, "export", "-q", fr.Addr+"/"+faultImg.ref, r.dest)
+	case opStream:
+		r.args = append(r.args, "export", "-q", fr.Addr+"/"+faultImg.ref, "-")
+	}
+}
+
+// judge tells a finished run's outcome, and why; left says that it left
+// something behind or leaked credentials.
+func (r *faultRun) judge(op string, bound time.Duration) (o outcome, why string, left bool) {
+	o, why = judge(r.w, r.s, op, r.res, r.hung, bound, r.dest)
+	problems := leftovers(r.s, op, o, r.res.stdout, r.dest)
+	if r.storage != nil {
+		if a := r.storage.Authorizations(); len(a) > 0 {
+			problems = append(problems, fmt.Sprintf("%d Authorization headers reached the storage", len(a)))
+		}
+	}
+	if len(problems) > 0 {
+		return wrong, strings.Join(problems, "; ") + "; " + why, true
+	}
+	return o, why, false
+}
+
+// bounded runs bin/ocix args in the sandbox for at most bound, then
+// interrupts it as a user would (SIGINT), and kills it 5 s later. hung
+// says that the bound was reached. It may run on any goroutine.
+func (s *sandbox) bounded(bound time.Duration, args ...string) (result, bool) {
+	cmd, stdout, stderr := s.command(context.Background(), args...)
+	// A plugin left behind may hold the stdout pipe open: Wait must not
+	// wait for it.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return result{code: -1, stderr: err.Error()}, false
+	}
+	var hung atomic.Bool
+	timer := time.AfterFunc(bound, func() {
+		hung.Store(true)
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		time.AfterFunc(5*time.Second, func() { _ = cmd.Process.Kill() })
+	})
+	_ = cmd.Wait()
+	timer.Stop()
+	return result{exitCode(cmd), stdout.String(), stderr.String()}, hung.Load()
+}
+
+// judge tells a finished run's outcome from its result, and why.
+func judge(w *world, s *sandbox, op string, res result, hung bool, bound time.Duration, dest string) (outcome, string) {
+	stderr := strings.TrimSpace(res.stderr)
+	switch {
+	case hung:
+		return wrong, fmt.Sprintf("no end within %s (exit %d after SIGINT)", bound, res.code)
+	case res.code == 1 && len(lines(res.stderr)) == 1 && strings.HasPrefix(res.stderr, "ocix: "):
+		return clearFailure, stderr
+	case res.code != 0:
+		return wrong, fmt.Sprintf("exit %d, %d lines on stderr: %q", res.code, len(lines(res.stderr)), clip(res.stderr))
+	}
+	switch op {
+	case opTags:
+		if got := sorted(res.stdout); !slices.Equal(got, w.manyTags) {
+			return wrong, fmt.Sprintf("exit 0 with %d tags, want %d", len(got), len(w.manyTags))
+		}
+	case opDir:
+		if d := treeDiff(dest, faultImg.want); d != "" {
+			return wrong, "exit 0 with a wrong tree: " + d
+		}
+	case opStream:
+		root := filepath.Join(s.dir, "untarred")
+		if err := untar(context.Background(), strings.NewReader(res.stdout), root); err != nil {
+			return wrong, "exit 0 with a stream tar cannot read: " + err.Error()
+		}
+		if d := treeDiff(root, faultImg.want); d != "" {
+			return wrong, "exit 0 with a wrong tree: " + d
+		}
+	}
+	if stderr != "" {
+		return survived, "stderr: " + stderr
+	}
+	return survived, ""
+}
+
+// treeDiff is how the tree at root differs from want, at most a few
+// differences; "" when it does not.
+func treeDiff(root string, want tree.Manifest) string {
+	got, err := tree.Scan(root)
+	if err != nil {
+		return err.Error()
+	}
+	var diffs []string
+	for _, d := range tree.Diff(want, got) {
+		diffs = append(diffs, d.String())
+	}
+	if len(diffs) > 3 {
+		diffs = append(diffs[:3], fmt.Sprintf("and %d more", len(diffs)-3))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// leftovers lists what a run left that it must not have: at or beside
+// DEST, in the cache, in the stream, among the sandbox's sockets and
+// processes.
+func leftovers(s *sandbox, op string, o outcome, stream, dest string) []string {
+	var left []string
+	if op == opDir {
+		if _, err := os.Lstat(dest); o != survived && !errors.Is(err, fs.ErrNotExist) {
+			left = append(left, "DEST exists after a failure")
+		}
+		dir, base := filepath.Split(dest)
+		for _, pattern := range []string{base + ".ocix-*", "." + base + ".ocix-*"} {
+			if found, _ := filepath.Glob(filepath.Join(dir, pattern)); len(found) > 0 {
+				left = append(left, "temporary left beside DEST: "+filepath.Base(found[0]))
+			}
+		}
+	}
+	if op == opStream && o != survived {
+		if end := stream[max(0, len(stream)-1024):]; len(end) == 1024 && strings.Count(end, "\x00") == 1024 {
+			left = append(left, fmt.Sprintf("the failed stream (%d bytes) ends as a complete tar", len(stream)))
+		}
+	}
+	if found, _ := filepath.Glob(filepath.Join(s.cacheDir(), "*.ocix-*")); len(found) > 0 {
+		left = append(left, "scratch left in the cache: "+filepath.Base(found[0]))
+	}
+	if dirs := s.socketDirs(); len(dirs) > 0 {
+		left = append(left, "socket directories left: "+strings.Join(dirs, " "))
+	}
+	if pids := sandboxProcesses(s, 2*time.Second); len(pids) > 0 {
+		left = append(left, fmt.Sprintf("processes left: %v", pids))
+	}
+	return left
+}
+
+// sandboxProcesses lists the ocix processes (ocix, its plugins) still
+// running in the sandbox — its TMPDIR in their environment — after
+// waiting up to within for them to go.
+func sandboxProcesses(s *sandbox, within time.Duration) []string {
+	mark := []byte("\x00TMPDIR=" + filepath.Join(s.dir, "tmp") + "\x00")
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		var found []string
+		procs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, p := range procs {
+			exe, err := os.Readlink(filepath.Join(p, "exe"))
+			if err != nil || !strings.HasPrefix(filepath.Base(exe), "ocix") {
+				continue
+			}
+			env, _ := os.ReadFile(filepath.Join(p, "environ"))
+			if bytes.Contains(append([]byte{0}, env...), mark) {
+				found = append(found, filepath.Base(exe)+" "+filepath.Base(p))
+			}
+		}
+		if len(found) == 0 || time.Now().After(deadline) {
+			return found
+		}
+	}
+}
