@@ -22,7 +22,7 @@ import (
 type settings struct {
 	MaxPages       int             `json:"max-pages" help:"most tag-list pages followed before giving up (default 10000)"`
 	Retries        int             `json:"retries" help:"retries of a request answered 429 or 5xx, or cut off (default 5)"`
-	RequestTimeout plugin.Duration `json:"request-timeout" help:"time limit of one HTTP request's answer headers (default 30s)"`
+	RequestTimeout plugin.Duration `json:"request-timeout" help:"longest wait for an answer's headers, or for any part of its body (default 30s)"`
 }
 
 type backend struct {

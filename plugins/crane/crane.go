@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -24,7 +25,8 @@ import (
 
 // settings is the crane section of ocix's configuration.
 type settings struct {
-	Jobs int `json:"jobs" help:"concurrent requests, as crane -j (default 4)"`
+	Jobs           int             `json:"jobs" help:"concurrent requests, as crane -j (default 4)"`
+	RequestTimeout plugin.Duration `json:"request-timeout" help:"longest wait for an answer's headers, or for any part of its body (default 30s)"`
 }
 
 type backend struct {
@@ -34,7 +36,7 @@ type backend struct {
 
 // New returns the crane backend.
 func New(log hclog.Logger) core.Backend {
-	return &backend{log: log, settings: settings{Jobs: 4}}
+	return &backend{log: log, settings: settings{Jobs: 4, RequestTimeout: plugin.Duration(30 * time.Second)}}
 }
 
 func (b *backend) ConfigSchema(context.Context) ([]core.ConfigField, error) {
@@ -45,8 +47,11 @@ func (b *backend) Configure(_ context.Context, raw json.RawMessage) error {
 	if err := plugin.DecodeSettings("crane", raw, &b.settings); err != nil {
 		return err
 	}
-	if b.settings.Jobs < 1 {
+	switch {
+	case b.settings.Jobs < 1:
 		return core.Usagef("config crane.jobs: want at least 1, got %d", b.settings.Jobs)
+	case b.settings.RequestTimeout <= 0:
+		return core.Usagef("config crane.request-timeout: want a positive duration")
 	}
 	return nil
 }
@@ -96,7 +101,35 @@ func (b *backend) options(ctx context.Context) []remote.Option {
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithJobs(b.settings.Jobs),
 		remote.WithUserAgent("ocix/" + core.Version),
+		remote.WithTransport(b.transport()),
 	}
+}
+
+// transport is ggcr's default transport with the one limit crane lacks: a
+// stalled registry — no headers, or a body that stops midway — fails the
+// request after request-timeout instead of hanging until Ctrl-C. crane's
+// own retries and everything else stay as crane has them.
+func (b *backend) transport() http.RoundTripper {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = time.Duration(b.settings.RequestTimeout)
+	return &idleTransport{base: t, idle: time.Duration(b.settings.RequestTimeout)}
+}
+
+// idleTransport ends a response body that brings nothing for idle.
+type idleTransport struct {
+	base http.RoundTripper
+	idle time.Duration
+}
+
+func (t *idleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	registries.WatchIdle(resp, t.idle, cancel)
+	return resp, nil
 }
 
 // translate tells ggcr's errors in ocix's one-line style.

@@ -233,8 +233,8 @@ func (c *Client) build(ctx context.Context, r *request, u *url.URL) *http.Reques
 }
 
 // roundTrip is one HTTP exchange, logged without its secrets. insecure
-// skips TLS verification. The answer's body ends with a stallError when
-// it brings nothing for the client's idle timeout (see idleBody).
+// skips TLS verification. The answer's body ends with a StallError when
+// it brings nothing for the client's idle timeout (see registries.WatchIdle).
 func (c *Client) roundTrip(req *http.Request, insecure bool) (*http.Response, error) {
 	hc := c.secure
 	if insecure {
@@ -264,7 +264,7 @@ func (c *Client) roundTrip(req *http.Request, insecure bool) (*http.Response, er
 	if debug {
 		c.log.Debug("answer", "method", req.Method, "url", safeURL(resp.Request.URL), "status", resp.StatusCode, "took", time.Since(start).Round(time.Microsecond).String())
 	}
-	watchIdle(resp, c.idle, cancel)
+	registries.WatchIdle(resp, c.idle, cancel)
 	return resp, nil
 }
 
