@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -171,6 +172,7 @@ func (c *Core) ListTags(ctx context.Context, backend string, req TagsRequest) ([
 // dest only when the backend reports success and aborting it otherwise.
 func (c *Core) Export(ctx context.Context, backend string, req ExportRequest, dest *Destination) (ExportResult, error) {
 	req.Dir, req.Tar, req.ScratchDir = dest.Dir, dest.Tar, dest.Scratch
+	req.Invocation = newInvocation()
 	var files []*os.File
 	if dest.Tar != nil {
 		files = append(files, dest.Tar)
@@ -191,6 +193,9 @@ func (c *Core) Export(ctx context.Context, backend string, req ExportRequest, de
 	// by Ctrl-C may still be writing for a moment.
 	h.Close()
 	if err != nil {
+		if errors.Is(err, ErrBackendDied) {
+			c.cleanupAfter(backend, req.Invocation)
+		}
 		dest.Abort()
 		return ExportResult{}, err
 	}

@@ -26,6 +26,9 @@ type ExportRequest struct {
 	// ScratchDir is a private directory for temporary files, removed by
 	// core after the export.
 	ScratchDir string
+	// Invocation labels what the export creates (an engine's container),
+	// as RunRequest.Invocation does.
+	Invocation string
 
 	// Events receives progress and warnings as the backend sends them;
 	// nil drops them.

@@ -130,7 +130,7 @@ func (c *Client) toProtoExportRequest(r core.ExportRequest) (*pb.ExportRequest, 
 	p := &pb.ExportRequest{
 		Repository: r.Repository, Reference: r.Reference, Endpoints: toProtoEndpoints(r.Endpoints),
 		Platform: toProtoPlatform(r.Platform), Include: r.Include, Dir: r.Dir, ScratchDir: r.ScratchDir,
-		TarFd: -1,
+		Invocation: r.Invocation, TarFd: -1,
 	}
 	if r.Tar != nil {
 		fd, err := c.fdOf(r.Tar)

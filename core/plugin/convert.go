@@ -96,6 +96,7 @@ func fromProtoExportRequest(r *pb.ExportRequest) core.ExportRequest {
 	req := core.ExportRequest{
 		Repository: r.Repository, Reference: r.Reference, Endpoints: fromProtoEndpoints(r.Endpoints),
 		Platform: fromProtoPlatform(r.Platform), Include: r.Include, Dir: r.Dir, ScratchDir: r.ScratchDir,
+		Invocation: r.Invocation,
 	}
 	if r.TarFd >= 0 && r.Dir == "" {
 		req.Tar = os.NewFile(uintptr(r.TarFd), "export-output")

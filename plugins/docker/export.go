@@ -30,7 +30,7 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
 	// A command only because docker refuses to create a container from an
 	// image that has none; it never runs, and needs no network.
-	cfg := &container.Config{Cmd: []string{"true"}, Labels: ocixcontainer.ExportLabels()}
+	cfg := &container.Config{Cmd: []string{"true"}, Labels: ocixcontainer.ExportLabels(req)}
 	c, err := b.create(ctx, cli, src, cfg, &container.HostConfig{NetworkMode: "none"})
 	if err != nil {
 		return core.ExportResult{}, err

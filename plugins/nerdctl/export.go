@@ -38,7 +38,7 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	labels := container.ExportLabels()
+	labels := container.ExportLabels(req)
 	name := containerName(labels[core.InvocationLabel])
 	g, err := t.guard(name)
 	if err != nil {

@@ -40,7 +40,7 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	id, err := b.create(ctx, exportSpec(img), false)
+	id, err := b.create(ctx, exportSpec(img, req), false)
 	if err != nil {
 		return core.ExportResult{}, err
 	}

@@ -75,12 +75,12 @@ func runSpec(req core.RunRequest, image string) (*specgen.SpecGenerator, error) 
 // entrypoint is given a placeholder command, because podman refuses to
 // create a container with nothing to run, though this one never runs.
 //
-// core gives an export no invocation: the label names a fresh one, so that
-// every container ocix makes is found by the label's key.
-func exportSpec(img pulled) *specgen.SpecGenerator {
+// It carries the export's invocation label, for core's cleanup after a
+// dead plugin.
+func exportSpec(img pulled, req core.ExportRequest) *specgen.SpecGenerator {
 	s := specgen.NewSpecGenerator(img.Data.ID, false)
 	s.RawImageName = img.Name
-	s.Labels = container.ExportLabels()
+	s.Labels = container.ExportLabels(req)
 	s.ImageVolumeMode = "ignore"
 	s.NetNS = specgen.Namespace{NSMode: specgen.NoNetwork}
 	if cfg := img.Data.Config; cfg == nil || len(cfg.Cmd) == 0 && len(cfg.Entrypoint) == 0 {

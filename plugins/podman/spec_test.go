@@ -118,14 +118,14 @@ func TestRunSpecNetworks(t *testing.T) {
 func TestExportSpec(t *testing.T) {
 	img := pulled{Name: "r/x:1", Data: &types.ImageInspectReport{ImageData: &inspect.ImageData{ID: "id",
 		Config: &ocispec.ImageConfig{Cmd: []string{"sh"}}}}}
-	m := wire(t, exportSpec(img))
+	m := wire(t, exportSpec(img, core.ExportRequest{Invocation: "inv1"}))
 	label, _ := m["labels"].(map[string]any)["ocix.invocation"].(string)
 	if m["image"] != "id" || m["image_volume_mode"] != "ignore" || m["command"] != nil ||
-		!strings.HasPrefix(label, "export-") || m["netns"].(map[string]any)["nsmode"] != "none" {
+		label != "inv1" || m["netns"].(map[string]any)["nsmode"] != "none" {
 		t.Errorf("%v", m)
 	}
 	img.Data.Config = &ocispec.ImageConfig{}
-	if m := wire(t, exportSpec(img)); m["command"] == nil {
+	if m := wire(t, exportSpec(img, core.ExportRequest{})); m["command"] == nil {
 		t.Error("an image with nothing to run gets no placeholder: podman refuses to create it")
 	}
 }

@@ -674,7 +674,10 @@ type ExportRequest struct {
 	TarFd int32  `protobuf:"varint,7,opt,name=tar_fd,json=tarFd,proto3" json:"tar_fd,omitempty"`
 	// A private directory for the plugin's temporary files; the host removes
 	// it.
-	ScratchDir    string `protobuf:"bytes,8,opt,name=scratch_dir,json=scratchDir,proto3" json:"scratch_dir,omitempty"`
+	ScratchDir string `protobuf:"bytes,8,opt,name=scratch_dir,json=scratchDir,proto3" json:"scratch_dir,omitempty"`
+	// Labels what the export creates (an engine's container), so that a
+	// fresh instance of a plugin that died can remove it.
+	Invocation    string `protobuf:"bytes,9,opt,name=invocation,proto3" json:"invocation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -761,6 +764,13 @@ func (x *ExportRequest) GetTarFd() int32 {
 func (x *ExportRequest) GetScratchDir() string {
 	if x != nil {
 		return x.ScratchDir
+	}
+	return ""
+}
+
+func (x *ExportRequest) GetInvocation() string {
+	if x != nil {
+		return x.Invocation
 	}
 	return ""
 }
@@ -2015,7 +2025,7 @@ const file_proto_plugin_proto_rawDesc = "" +
 	"\bPlatform\x12\x0e\n" +
 	"\x02os\x18\x01 \x01(\tR\x02os\x12\"\n" +
 	"\farchitecture\x18\x02 \x01(\tR\farchitecture\x12\x18\n" +
-	"\avariant\x18\x03 \x01(\tR\avariant\"\x9f\x02\n" +
+	"\avariant\x18\x03 \x01(\tR\avariant\"\xbf\x02\n" +
 	"\rExportRequest\x12\x1e\n" +
 	"\n" +
 	"repository\x18\x01 \x01(\tR\n" +
@@ -2027,7 +2037,10 @@ const file_proto_plugin_proto_rawDesc = "" +
 	"\x03dir\x18\x06 \x01(\tR\x03dir\x12\x15\n" +
 	"\x06tar_fd\x18\a \x01(\x05R\x05tarFd\x12\x1f\n" +
 	"\vscratch_dir\x18\b \x01(\tR\n" +
-	"scratchDir\"\xa2\x01\n" +
+	"scratchDir\x12\x1e\n" +
+	"\n" +
+	"invocation\x18\t \x01(\tR\n" +
+	"invocation\"\xa2\x01\n" +
 	"\vExportEvent\x126\n" +
 	"\bprogress\x18\x01 \x01(\v2\x18.ocix.plugin.v1.ProgressH\x00R\bprogress\x12\x1a\n" +
 	"\awarning\x18\x02 \x01(\tH\x00R\awarning\x126\n" +

@@ -19,12 +19,16 @@ func Labels(req core.RunRequest) map[string]string {
 }
 
 // ExportLabels are the labels of a container an export creates and never
-// starts (docker and podman export a container, not an image). Core gives
-// an export no invocation — its plugin removes the container itself, on
-// every path — so the label names a fresh one: every container ocix made
-// is still found by the label's key.
-func ExportLabels() map[string]string {
-	return map[string]string{core.InvocationLabel: "export-" + rand.Text()}
+// starts (the engines export a container, not an image): the plugin
+// removes it on every path, and core's cleanup after a dead plugin finds
+// it by this invocation. A request without one (an older host) gets a
+// fresh one, so every container ocix makes is still found by the key.
+func ExportLabels(req core.ExportRequest) map[string]string {
+	inv := req.Invocation
+	if inv == "" {
+		inv = "export-" + rand.Text()
+	}
+	return map[string]string{core.InvocationLabel: inv}
 }
 
 // Follow applies req's controls to a running container until the channel
