@@ -60,7 +60,7 @@ func (c *Core) Run(ctx context.Context, backend string, req RunRequest, sig RunS
 		}
 		release, err := c.prepareRootfs(ctx, &req, sig.Signals)
 		if err != nil {
-			return RunResult{}, err
+			return RunResult{}, engineError(err)
 		}
 		defer release()
 	}
@@ -82,12 +82,23 @@ func (c *Core) Run(ctx context.Context, backend string, req RunRequest, sig RunS
 	if errors.Is(err, ErrBackendDied) {
 		c.cleanupAfter(backend, req.Invocation)
 	}
-	var usage *UsageError
-	if errors.As(err, &usage) || errors.Is(err, ErrCommandNotFound) || errors.Is(err, ErrCommandNotInvocable) ||
-		errors.Is(err, context.Canceled) {
-		return RunResult{}, err
+	return RunResult{}, engineError(err)
+}
+
+// engineError marks what failed a run before or around the container's
+// own work — the root filesystem's export as much as the backend's pull —
+// as docker's exit code 125, unless it has a code of its own: bad input,
+// a command not found or not invocable, an interruption.
+func engineError(err error) error {
+	var (
+		usage *UsageError
+		intr  *InterruptedError
+	)
+	if errors.As(err, &usage) || errors.As(err, &intr) || errors.Is(err, ErrCommandNotFound) ||
+		errors.Is(err, ErrCommandNotInvocable) || errors.Is(err, context.Canceled) {
+		return err
 	}
-	return RunResult{}, &EngineError{Err: err}
+	return &EngineError{Err: err}
 }
 
 // prepareRootfs has the provider prepare req's root filesystem. A signal

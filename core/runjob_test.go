@@ -139,3 +139,30 @@ func TestASignalWhileTheRootfsIsPreparedStopsTheRun(t *testing.T) {
 		t.Fatalf("err %v, want an interruption", err)
 	}
 }
+
+// failingRootfs fails to prepare with err.
+type failingRootfs struct{ err error }
+
+func (f *failingRootfs) Prepare(context.Context, *core.RunRequest) (func(), error) { return nil, f.err }
+
+func (f *failingRootfs) Unpack(context.Context, *core.RunRequest, string) error { return f.err }
+
+// The root filesystem's export is a runtime backend's pull: its failure
+// — its plugin's death included — is docker's 125, bad input stays 2.
+func TestRootfsErrorsMapToDockersExitCodes(t *testing.T) {
+	for want, err := range map[int]error{
+		125: core.Mark(errors.New(`plugin "api" exited unexpectedly (signal: killed)`), core.ErrBackendDied),
+		2:   core.Usagef("--pull never: image not in the cache"),
+	} {
+		c, _ := runner(func(context.Context, core.RunRequest) (core.RunResult, error) {
+			t.Error("the container ran")
+			return core.RunResult{}, nil
+		})
+		c.Loader.(*coretest.Loader).Backends["fake"].(*coretest.Runner).Info.NeedsRootfs = true
+		c.Rootfs = &failingRootfs{err: err}
+		_, got := c.Run(context.Background(), "fake", core.RunRequest{}, core.RunSignals{})
+		if core.ExitCode(got) != want || got.Error() != err.Error() {
+			t.Errorf("%v: exit %d (%v), want %d", err, core.ExitCode(got), got, want)
+		}
+	}
+}
