@@ -113,11 +113,18 @@ func nerdctlContainers(t *testing.T, env []string, filter string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := engine{name: "nerdctl", cli: nerdctlCommand(env)}.run(ctx, "ps", "-a", "-q", "--filter", filter)
-	if err != nil {
-		t.Fatal(err)
+	// nerdctl ps lists, then inspects each container: one removed in
+	// between fails it with "not found". Ask again.
+	for try := 1; ; try++ {
+		out, err := engine{name: "nerdctl", cli: nerdctlCommand(env)}.run(ctx, "ps", "-a", "-q", "--filter", filter)
+		if err == nil {
+			return strings.Fields(out)
+		}
+		if try == 5 || !strings.Contains(err.Error(), "not found") {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return strings.Fields(out)
 }
 
 // The baseline: nerdctl by hand (pull, create, export, rm) exports the

@@ -36,7 +36,7 @@ const (
 )
 
 // concWant is how each of the parallel runs must end.
-var concWant = expect{code: 0, as: verdictSurvived, within: concBound}
+var concWant = expect{code: 0, as: survived, within: concBound}
 
 // concEnding is a finished command's ending, with the problems of its
 // result.
@@ -84,7 +84,7 @@ func TestConcurrentExports(t *testing.T) {
 	if left, _ := strays(s, nil, intrSettle); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
 	}
-	t.Logf("concurrency outcomes, %d rounds of %d:\n%s", concRounds, concProcs, tl.markdown())
+	t.Logf("concurrency outcomes, %d rounds of %d:\n%s", concRounds, concProcs, tl.markdown(nil))
 }
 
 // diffTree lists how the tree at root differs from want, briefly.
@@ -201,7 +201,7 @@ func TestConcurrentRuncColdRuns(t *testing.T) {
 	if left, _ := strays(s, nil, intrSettle); len(left) > 0 {
 		t.Errorf("processes left: %v", left)
 	}
-	t.Logf("concurrency outcomes, %d rounds of %d:\n%s", concRounds, concProcs, tl.markdown())
+	t.Logf("concurrency outcomes, %d rounds of %d:\n%s", concRounds, concProcs, tl.markdown(nil))
 }
 
 // killedFillers is how many cold runs start together in
@@ -282,7 +282,7 @@ func TestConcurrentFillWithAKilledFiller(t *testing.T) {
 	if dirs := s.socketDirs(); len(dirs) > 0 {
 		t.Errorf("socket directories left: %v", dirs)
 	}
-	t.Logf("concurrency outcomes:\n%s", tl.markdown())
+	t.Logf("concurrency outcomes:\n%s", tl.markdown(nil))
 }
 
 // fillerOf is the index of the process in procs that holds a write lock
@@ -356,5 +356,5 @@ func TestConcurrentDockerRuns(t *testing.T) {
 	if dirs := s.socketDirs(); len(dirs) > 0 {
 		t.Errorf("socket directories left: %v", dirs)
 	}
-	t.Logf("concurrency outcomes:\n%s", tl.markdown())
+	t.Logf("concurrency outcomes:\n%s", tl.markdown(nil))
 }

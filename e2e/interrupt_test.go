@@ -88,19 +88,10 @@ var intrSignals = []intrSignal{
 	{syscall.SIGTERM, "SIGTERM", 143},
 }
 
-// verdict is how one run ended.
-type verdict string
-
-const (
-	verdictSurvived verdict = "survived"
-	verdictClear    verdict = "clear failure"
-	verdictWrong    verdict = "wrong"
-)
-
 // expect is how a run must end.
 type expect struct {
 	code int
-	as   verdict // what ending so counts as
+	as   outcome // what ending so counts as
 	// line is what ocix's one stderr line holds; "" wants no stderr at
 	// all (a container's own exit code is not ocix's error).
 	line string
@@ -125,7 +116,7 @@ func (e *ending) problem(format string, a ...any) {
 func (e *ending) note(format string, a ...any) { e.notes = append(e.notes, fmt.Sprintf(format, a...)) }
 
 // judge is the run's verdict and, when wrong, why.
-func (x expect) judge(e ending) (verdict, []string) {
+func (x expect) judge(e ending) (outcome, []string) {
 	var why []string
 	if e.code != x.code {
 		why = append(why, fmt.Sprintf("exit %d, want %d", e.code, x.code))
@@ -145,36 +136,20 @@ func (x expect) judge(e ending) (verdict, []string) {
 	}
 	why = append(why, e.problems...)
 	if len(why) > 0 {
-		return verdictWrong, why
+		return wrong, why
 	}
 	return x.as, nil
 }
 
-// tally counts verdicts per fault (a row) and backend (a column).
-type tally struct {
-	mu     sync.Mutex
-	faults []string
-	counts map[string]map[string]map[verdict]int
-}
+// tally counts the runs' outcomes per fault and backend.
+type tally struct{ outcomeTable }
 
 // record judges a run, logs its outcome line, fails the test if it is
 // wrong, and counts it.
 func (tl *tally) record(t *testing.T, fault, backend string, run int, x expect, e ending) {
 	t.Helper()
 	v, why := x.judge(e)
-	tl.mu.Lock()
-	if tl.counts == nil {
-		tl.counts = map[string]map[string]map[verdict]int{}
-	}
-	if tl.counts[fault] == nil {
-		tl.counts[fault] = map[string]map[verdict]int{}
-		tl.faults = append(tl.faults, fault)
-	}
-	if tl.counts[fault][backend] == nil {
-		tl.counts[fault][backend] = map[verdict]int{}
-	}
-	tl.counts[fault][backend][v]++
-	tl.mu.Unlock()
+	tl.add(fault, backend, "", v)
 	line := fmt.Sprintf("outcome: %s | %s | run %d | %s | exit %d after %v", fault, backend, run, v, e.code, e.took.Round(time.Millisecond))
 	if s := strings.TrimSpace(e.stderr); s != "" {
 		line += " | " + s
@@ -182,45 +157,11 @@ func (tl *tally) record(t *testing.T, fault, backend string, run int, x expect, 
 	if len(e.notes) > 0 {
 		line += " | " + strings.Join(e.notes, "; ")
 	}
-	if v == verdictWrong {
+	if v == wrong {
 		t.Errorf("%s | %s", line, strings.Join(why, "; "))
 		return
 	}
 	t.Log(line)
-}
-
-// markdown is the table: a row per fault, a column per backend, each cell
-// the runs per verdict.
-func (tl *tally) markdown() string {
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	var cols []string
-	for _, b := range backends {
-		for _, f := range tl.faults {
-			if tl.counts[f][b.name] != nil && !slices.Contains(cols, b.name) {
-				cols = append(cols, b.name)
-			}
-		}
-	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "| fault | %s |\n|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
-	for _, f := range tl.faults {
-		fmt.Fprintf(&sb, "| %s |", f)
-		for _, c := range cols {
-			var cell []string
-			for _, v := range []verdict{verdictSurvived, verdictClear, verdictWrong} {
-				if n := tl.counts[f][c][v]; n > 0 {
-					cell = append(cell, fmt.Sprintf("%s %d", v, n))
-				}
-			}
-			if len(cell) == 0 {
-				cell = []string{"—"}
-			}
-			fmt.Fprintf(&sb, " %s |", strings.Join(cell, ", "))
-		}
-		sb.WriteString("\n")
-	}
-	return sb.String()
 }
 
 func TestInterrupt(t *testing.T) {
@@ -271,13 +212,13 @@ func TestInterrupt(t *testing.T) {
 			}
 		}
 	})
-	t.Logf("interruption outcomes per fault and backend, %d runs each:\n%s", intrRuns, tl.markdown())
+	t.Logf("interruption outcomes per fault and backend, %d runs each:\n%s", intrRuns, tl.markdown(nil))
 }
 
 // interruptTags signals ocix tags while the registry holds the second
 // of 41 pages of tags: exit 130/143 within intrExit, one line, no output.
 func interruptTags(t *testing.T, w *world, b *backend, sig intrSignal) (expect, ending) {
-	x := expect{code: sig.code, as: verdictClear, line: "interrupted by " + sig.name, within: intrExit}
+	x := expect{code: sig.code, as: clearFailure, line: "interrupted by " + sig.name, within: intrExit}
 	stalled := make(chan struct{})
 	f := runFront(t, w, stallTagPage(2, stalled))
 	defer f.Close()
@@ -301,7 +242,7 @@ func interruptTags(t *testing.T, w *world, b *backend, sig intrSignal) (expect, 
 // api and crane are applying it): exit 130/143 within intrExit, one line,
 // nothing at DEST or beside it.
 func interruptExportDir(t *testing.T, w *world, b *backend, sig intrSignal) (expect, ending) {
-	x := expect{code: sig.code, as: verdictClear, line: "interrupted by " + sig.name, within: intrExit}
+	x := expect{code: sig.code, as: clearFailure, line: "interrupted by " + sig.name, within: intrExit}
 	// An image of its own for every run: an engine must not have its
 	// layer, nor be still pulling it for a run before.
 	repo, layer := pushRandom(t, w, fmt.Sprintf("intr/dir-%s-%d", b.name, time.Now().UnixNano()), 2<<20)
@@ -331,7 +272,7 @@ func interruptExportDir(t *testing.T, w *world, b *backend, sig intrSignal) (exp
 // is blocked on the pipe; an engine's container exists): exit 130/143
 // within intrExit, one line, and a stream that does not end as a tar.
 func interruptExportStream(t *testing.T, b *backend, ref string, sig intrSignal) (expect, ending) {
-	x := expect{code: sig.code, as: verdictClear, line: "interrupted by " + sig.name, within: intrExit}
+	x := expect{code: sig.code, as: clearFailure, line: "interrupted by " + sig.name, within: intrExit}
 	s := b.sandbox(t)
 	p := startOcix(t, s, "--backend", b.name, "export", "-q", ref, "-")
 	st := &streamTail{}
@@ -372,14 +313,14 @@ var runModes = []runMode{
 	// One signal, passed to a container that traps it: its exit 7 is
 	// the run's, long before the stop timeout.
 	{name: "trap", row: "trapped", script: trappingScript, stopTimeout: 5 * time.Second, signals: 1,
-		want: expect{code: 7, as: verdictSurvived, within: 5 * time.Second}},
+		want: expect{code: 7, as: survived, within: 5 * time.Second}},
 	// One signal that the container ignores: killed after the stop
 	// timeout (1 s).
 	{name: "timeout", row: "ignored, --stop-timeout 1s", script: ignoringScript, stopTimeout: time.Second, signals: 1,
-		want: expect{code: 137, as: verdictSurvived, after: 900 * time.Millisecond, within: time.Second + intrExit}},
+		want: expect{code: 137, as: survived, after: 900 * time.Millisecond, within: time.Second + intrExit}},
 	// A second signal kills at once, well before the stop timeout (30 s).
 	{name: "twice", row: "ignored, second signal", script: ignoringScript, stopTimeout: 30 * time.Second, signals: 2,
-		want: expect{code: 137, as: verdictSurvived, within: intrExit}},
+		want: expect{code: 137, as: survived, within: intrExit}},
 }
 
 // interruptRun runs a container that says "started" and loops, then
@@ -448,12 +389,12 @@ func TestCrashMidOperation(t *testing.T) {
 			}
 		})
 	})
-	t.Logf("crash outcomes per fault and backend, %d runs each:\n%s", intrRuns, tl.markdown())
+	t.Logf("crash outcomes per fault and backend, %d runs each:\n%s", intrRuns, tl.markdown(nil))
 }
 
 // crashWant is how a run whose plugin was killed must end.
 func crashWant(plugin string, code int) expect {
-	return expect{code: code, as: verdictClear, line: fmt.Sprintf("plugin %q exited unexpectedly", plugin), within: intrExit}
+	return expect{code: code, as: clearFailure, line: fmt.Sprintf("plugin %q exited unexpectedly", plugin), within: intrExit}
 }
 
 func crashExportDir(t *testing.T, w *world, b *backend) (expect, ending) {
