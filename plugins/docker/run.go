@@ -2,11 +2,7 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/strslice"
@@ -30,15 +26,16 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 	}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
-	st := &starter{cli: cli, abort: abort}
+	st := ocixcontainer.NewStarter(engine{cli}, abort)
 	var resize func(core.TerminalSize) error
 	if req.TTY {
-		st.size, resize = req.Size, st.resize
+		st.Resize(req.Size)
+		resize = st.Resize
 	}
-	go ocixcontainer.Follow(ctx, req.Control, st.signal, resize)
+	go ocixcontainer.Follow(ctx, req.Control, st.Signal, resize)
 
 	res, err := b.run(ctx, cli, st, req)
-	if sig := st.abortedBy(); sig != 0 {
+	if sig := st.AbortedBy(); sig != 0 {
 		// Interrupted before the container ran: ocix ends as a shell's
 		// command killed by that signal would, as docker run does.
 		return core.RunResult{ExitCode: ocixcontainer.ExitFromSignal(int(sig))}, nil
@@ -46,7 +43,7 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 	return res, err
 }
 
-func (b *backend) run(ctx context.Context, cli *client.Client, st *starter, req core.RunRequest) (core.RunResult, error) {
+func (b *backend) run(ctx context.Context, cli *client.Client, st *ocixcontainer.Starter, req core.RunRequest) (core.RunResult, error) {
 	release := hold()
 	defer release()
 	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
@@ -71,7 +68,7 @@ func (b *backend) run(ctx context.Context, cli *client.Client, st *starter, req 
 	// missed. "next-exit", as the docker CLI waits: "not-running" would
 	// answer at once for a container not started yet.
 	exited, failed := cli.ContainerWait(ctx, c.id, container.WaitConditionNextExit)
-	if err := st.start(ctx, c.id); err != nil {
+	if err := st.Start(ctx, c.id); err != nil {
 		return core.RunResult{}, ocixcontainer.CommandError(daemonError(c.name, err))
 	}
 	// Done when the container has exited and all it wrote has been
@@ -133,7 +130,7 @@ func runConfig(req core.RunRequest) (*container.Config, *container.HostConfig) {
 	}
 	if req.TTY && req.Size != (core.TerminalSize{}) {
 		// Daemons from API 1.42 size the terminal at creation; older ones
-		// are resized once the container starts (see starter.start).
+		// are resized once the container starts (see container.Starter).
 		host.ConsoleSize = [2]uint{uint(req.Size.Rows), uint(req.Size.Cols)}
 	}
 	for _, m := range req.Mounts {
@@ -148,85 +145,17 @@ func runConfig(req core.RunRequest) (*container.Config, *container.HostConfig) {
 	return cfg, host
 }
 
-// errAborted cancels a run that a signal stopped before its container ran.
-var errAborted = errors.New("interrupted before the container started")
+// engine is the docker API as container.Starter needs it.
+type engine struct{ cli *client.Client }
 
-// starter stands between core's controls and the container's start. A
-// signal before the container runs has nothing to go to: it aborts the run
-// (a pull, a create) instead. One after it goes to the container. Terminal
-// sizes that come before the start are applied at the start.
-type starter struct {
-	cli   *client.Client
-	abort context.CancelCauseFunc
-
-	mu      sync.Mutex
-	id      string // the container, once started
-	size    core.TerminalSize
-	aborted syscall.Signal
+func (e engine) Start(ctx context.Context, id string) error {
+	return e.cli.ContainerStart(ctx, id, container.StartOptions{})
 }
 
-func (s *starter) signal(name string) error {
-	s.mu.Lock()
-	id := s.id
-	if id == "" {
-		if sig, ok := core.SignalByName(name); ok && s.aborted == 0 {
-			s.aborted = sig
-			s.abort(errAborted)
-		}
-	}
-	s.mu.Unlock()
-	if id == "" {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	return s.cli.ContainerKill(ctx, id, name)
+func (e engine) Kill(ctx context.Context, id, signal string) error {
+	return e.cli.ContainerKill(ctx, id, signal)
 }
 
-func (s *starter) resize(size core.TerminalSize) error {
-	s.mu.Lock()
-	s.size = size
-	id := s.id
-	s.mu.Unlock()
-	if id == "" {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	return s.cli.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(size.Rows), Width: uint(size.Cols)})
-}
-
-// start starts container id unless a signal came first. It holds the lock
-// meanwhile, so that a signal during the start waits for it and then goes
-// to the container.
-func (s *starter) start(ctx context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.aborted != 0 {
-		return errAborted
-	}
-	if err := s.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return err
-	}
-	s.id = id
-	if s.size != (core.TerminalSize{}) {
-		// Only a terminal has a size. A container's terminal may not take
-		// a size at the very moment it starts: retry briefly, as the
-		// docker CLI does.
-		for i := range 5 {
-			err := s.cli.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(s.size.Rows), Width: uint(s.size.Cols)})
-			if err == nil || ctx.Err() != nil {
-				break
-			}
-			time.Sleep(time.Duration(i+1) * 10 * time.Millisecond)
-		}
-	}
-	return nil
-}
-
-// abortedBy is the signal that aborted the run before it started, or 0.
-func (s *starter) abortedBy() syscall.Signal {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.aborted
+func (e engine) Resize(ctx context.Context, id string, size core.TerminalSize) error {
+	return e.cli.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(size.Rows), Width: uint(size.Cols)})
 }

@@ -29,7 +29,7 @@ const rlimitFix = `set default_ulimits in the containers.conf the podman service
 // inherited, connected through the attach stream: stdin only with -i, one
 // terminal stream with -t. Core's controls are applied as they come:
 // signals with podman's kill, terminal sizes with its resize; a signal
-// before the container runs aborts the run (see starter). The exit code is
+// before the container runs aborts the run (see container.Starter). The exit code is
 // the container's; the container is removed afterwards, whatever
 // happened, unless --keep.
 func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult, error) {
@@ -38,21 +38,22 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 		return core.RunResult{}, err
 	}
 	ctx, abort := context.WithCancelCause(ctx)
-	st := &starter{conn: ctx, abort: abort}
+	st := container.NewStarter(engine{conn: ctx}, abort)
 	var resize func(core.TerminalSize) error
 	if req.TTY {
-		st.size, resize = req.Size, st.resize
+		st.Resize(req.Size)
+		resize = st.Resize
 	}
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		container.Follow(ctx, req.Control, st.signal, resize)
+		container.Follow(ctx, req.Control, st.Signal, resize)
 	}()
 	defer func() { <-followed }()
 	defer abort(nil) // stops following (deferred calls run last first)
 
 	code, err := b.run(ctx, st, req)
-	if sig := st.abortedBy(); sig != 0 {
+	if sig := st.AbortedBy(); sig != 0 {
 		// Interrupted before the container ran: ocix ends as a command
 		// killed by that signal would, as podman run does.
 		return core.RunResult{ExitCode: container.ExitFromSignal(int(sig))}, nil
@@ -63,7 +64,7 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 	return core.RunResult{ExitCode: code}, nil
 }
 
-func (b *backend) run(ctx context.Context, st *starter, req core.RunRequest) (int, error) {
+func (b *backend) run(ctx context.Context, st *container.Starter, req core.RunRequest) (int, error) {
 	img, err := b.pull(ctx, pullRequest{Endpoints: req.Endpoints, Repository: req.Repository,
 		Reference: req.Reference, Platform: req.Platform, Events: req.Events})
 	if err != nil {
@@ -87,7 +88,7 @@ func (b *backend) run(ctx context.Context, st *starter, req core.RunRequest) (in
 
 // runContainer attaches to a created container, starts it and returns its
 // exit code once its output has been delivered.
-func (b *backend) runContainer(ctx context.Context, st *starter, id string, req core.RunRequest) (int, error) {
+func (b *backend) runContainer(ctx context.Context, st *container.Starter, id string, req core.RunRequest) (int, error) {
 	attachCtx, stopAttach := context.WithCancel(ctx)
 	defer stopAttach()
 	ready := make(chan bool, 1)
@@ -107,7 +108,7 @@ func (b *backend) runContainer(ctx context.Context, st *starter, id string, req 
 	case err := <-attached:
 		return 0, startError(err)
 	}
-	if err := st.start(ctx, id); err != nil {
+	if err := st.Start(ctx, id); err != nil {
 		return 0, startError(err)
 	}
 	code, err := containers.Wait(ctx, id, nil)
