@@ -129,7 +129,7 @@ func describe(path, name string) (Entry, [2]uint64, error) {
 	case syscall.S_IFSOCK:
 		e.Type = "socket"
 	}
-	x, err := xattrs(path)
+	x, err := Xattrs(path)
 	e.Xattrs = x
 	return e, ino, err
 }
@@ -162,7 +162,8 @@ func fileDigest(path string) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func xattrs(path string) (map[string]string, error) {
+// Xattrs reads a path's extended attributes, without following a symlink.
+func Xattrs(path string) (map[string]string, error) {
 	size, err := unix.Llistxattr(path, nil)
 	if err != nil || size == 0 {
 		if errors.Is(err, unix.ENOTSUP) {
@@ -176,12 +177,15 @@ func xattrs(path string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
-		val := make([]byte, 4096)
-		n, err := unix.Lgetxattr(path, name, val)
+		vsize, err := unix.Lgetxattr(path, name, nil)
 		if err != nil {
 			return nil, err
 		}
-		out[name] = string(val[:n])
+		val := make([]byte, vsize)
+		if vsize, err = unix.Lgetxattr(path, name, val); err != nil {
+			return nil, err
+		}
+		out[name] = string(val[:vsize])
 	}
 	return out, nil
 }

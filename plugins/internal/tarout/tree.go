@@ -3,15 +3,13 @@ package tarout
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/ocix/ocix/core/tree"
 )
 
 // AddTree writes the tree under dir, in lexical order, as `docker export`
@@ -66,7 +64,7 @@ func (w *Writer) addPath(path, rel string, links map[inode]string) error {
 			links[key] = rel
 		}
 	}
-	if hdr.PAXRecords, err = xattrs(path); err != nil {
+	if hdr.PAXRecords, err = paxXattrs(path); err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
 	if hdr.Typeflag != tar.TypeReg {
@@ -80,30 +78,15 @@ func (w *Writer) addPath(path, rel string, links map[inode]string) error {
 	return w.add(hdr, f)
 }
 
-// xattrs reads a path's extended attributes as PAX records.
-func xattrs(path string) (map[string]string, error) {
-	size, err := unix.Llistxattr(path, nil)
-	if err != nil || size == 0 {
-		if errors.Is(err, unix.ENOTSUP) {
-			err = nil
-		}
+// paxXattrs are a path's extended attributes as PAX records.
+func paxXattrs(path string) (map[string]string, error) {
+	x, err := tree.Xattrs(path)
+	if err != nil || len(x) == 0 {
 		return nil, err
 	}
-	buf := make([]byte, size)
-	if size, err = unix.Llistxattr(path, buf); err != nil {
-		return nil, err
-	}
-	recs := map[string]string{}
-	for _, name := range strings.Split(strings.TrimRight(string(buf[:size]), "\x00"), "\x00") {
-		vsize, err := unix.Lgetxattr(path, name, nil)
-		if err != nil {
-			return nil, err
-		}
-		val := make([]byte, vsize)
-		if vsize, err = unix.Lgetxattr(path, name, val); err != nil {
-			return nil, err
-		}
-		recs["SCHILY.xattr."+name] = string(val[:vsize])
+	recs := make(map[string]string, len(x))
+	for name, val := range x {
+		recs["SCHILY.xattr."+name] = val
 	}
 	return recs, nil
 }
