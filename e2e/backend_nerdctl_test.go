@@ -207,50 +207,6 @@ func TestNerdctlWithoutContainerd(t *testing.T) {
 	}
 }
 
-// A plugin killed while its container runs: core has a fresh instance
-// remove the container by its label (and the plugin's guard does too).
-func TestNerdctlCrashCleanup(t *testing.T) {
-	b := backendNamed(t, "nerdctl")
-	ref := runnable(t)
-	s := b.sandbox(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd, _, stderr := s.command(ctx, "--backend", "nerdctl", "run", "--network", "none", ref, "--", "sh", "-c", "echo started; sleep 60")
-	cmd.Stdout = nil
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	buf := make([]byte, 64)
-	if n, _ := out.Read(buf); !strings.HasPrefix(string(buf[:n]), "started") {
-		t.Fatalf("the container did not start: %q %s", buf[:n], stderr)
-	}
-	if left := b.leftovers(t); len(left) != 1 {
-		t.Fatalf("want the running container labelled, found %v", left)
-	}
-	plugins := childPids(cmd.Process.Pid)
-	if len(plugins) != 1 {
-		t.Fatalf("want one plugin under ocix, found %v", plugins)
-	}
-	start := time.Now()
-	syscall.Kill(plugins[0], syscall.SIGKILL)
-	cmd.Wait()
-	t.Logf("ocix exited %d after %v: %s", exitCode(cmd), time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
-	if code := exitCode(cmd); code != 125 || len(lines(stderr.String())) != 1 || !strings.Contains(stderr.String(), `plugin "nerdctl"`) {
-		t.Errorf("want exit 125 and one line naming the plugin; exit %d: %s", code, stderr)
-	}
-	if left := b.leftovers(t); len(left) != 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
-	if dirs := s.socketDirs(); len(dirs) != 0 {
-		t.Errorf("socket directories left: %v", dirs)
-	}
-}
-
 // Ctrl-C while nerdctl streams the container's file system (into a pipe
 // nobody reads): exit 130 at once; the container is removed all the same
 // although the plugin is stopped at once, and nerdctl unmounts the

@@ -277,49 +277,6 @@ func startBarePodman(t *testing.T) *barePodman {
 	}
 }
 
-// When the plugin dies while its container runs, a fresh instance removes
-// the container (core's crash cleanup, podman's Cleanup by label).
-func TestPodmanCleanupAfterPluginDeath(t *testing.T) {
-	ref := runnable(t)
-	s := podmanBackend.sandbox(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd, _, stderr := s.command(ctx, "--backend", "podman", "run", "--network", "none", ref, "--", "sh", "-c", "echo started; sleep 60")
-	cmd.Stdout = nil // StdoutPipe wants it unset
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	buf := make([]byte, 64)
-	if n, _ := out.Read(buf); !strings.HasPrefix(string(buf[:n]), "started") {
-		t.Fatalf("the container did not start: %q %s", buf[:n], stderr)
-	}
-	if left := podmanBackend.leftovers(t); len(left) != 1 {
-		t.Fatalf("want the running container, labelled: %v", left)
-	}
-	plugins := childPids(cmd.Process.Pid)
-	if len(plugins) != 1 {
-		t.Fatalf("plugin processes under ocix: %v", plugins)
-	}
-	syscall.Kill(plugins[0], syscall.SIGKILL)
-	start := time.Now()
-	cmd.Wait()
-	t.Logf("ocix exited %d after %v: %s", exitCode(cmd), time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
-	if code := exitCode(cmd); code != core.ExitEngine || len(lines(stderr.String())) != 1 || !strings.Contains(stderr.String(), "podman") {
-		t.Errorf("want exit %d and one line naming the plugin; exit %d: %s", core.ExitEngine, code, stderr)
-	}
-	if left := podmanBackend.leftovers(t); len(left) != 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
-	if dirs := s.socketDirs(); len(dirs) != 0 {
-		t.Errorf("socket directories left behind: %v", dirs)
-	}
-}
-
 // Exports that fail, succeed or are interrupted by Ctrl-C while podman
 // streams the container (a reader that does not read holds the stream)
 // leave no container; the interrupted one exits 130 within 2 s. On a

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,9 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ocix/ocix/e2e/harness"
 	"github.com/ocix/ocix/e2e/images"
@@ -289,62 +286,6 @@ func TestRuncCacheMakesWarmRunsCheap(t *testing.T) {
 	}
 	if res := runcRun(t, s, ref, []string{"--pull", "never"}, "true"); res.code != 2 || !strings.Contains(res.stderr, "--pull never") {
 		t.Fatalf("--pull never of a pruned image: %s", res)
-	}
-}
-
-func TestRuncConcurrentColdRunsShareOneFill(t *testing.T) {
-	s := runcSandbox(t)
-	ref := runnable(t)
-	var wg sync.WaitGroup
-	results := make([]result, 4)
-	for i := range results {
-		wg.Go(func() { results[i] = runcRun(t, s, ref, nil, "echo", fmt.Sprint(i)) })
-	}
-	wg.Wait()
-	for i, res := range results {
-		if res.code != 0 || res.stdout != fmt.Sprintf("%d\n", i) {
-			t.Errorf("run %d: %s", i, res)
-		}
-	}
-	if imgs, fills := s.cachedImages(); len(imgs) != 1 || len(fills) != 0 {
-		t.Fatalf("cache holds %v and fills %v, want one image", imgs, fills)
-	}
-}
-
-// An ocix killed while it fills the cache leaves no image that is not
-// whole: `cache ls` shows none, and the next run fills it again.
-func TestRuncKilledFillLeavesNoPartialImage(t *testing.T) {
-	s := runcSandbox(t)
-	c := newCounter(t, need(t))
-	c.hold, c.held = make(chan struct{}), make(chan struct{})
-	ref := c.ref(t)
-	cmd, _, stderr := s.command(context.Background(), "--backend", "runc", "run", "--network", "none", ref, "--", "true")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-c.held:
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("the export never fetched a blob: %s", stderr)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	close(c.hold)
-	if imgs, fills := s.cachedImages(); len(imgs) != 0 || len(fills) != 1 {
-		t.Fatalf("after the kill the cache holds %v and fills %v, want only the fill cut short", imgs, fills)
-	}
-	if res := s.ocix(t, "cache", "ls"); res.code != 0 || res.stdout != "" {
-		t.Fatalf("cache ls shows a partial image: %s", res)
-	}
-	// The plugins die with ocix (Pdeathsig): wait until the fill's lock
-	// is free, then the next run sweeps it.
-	time.Sleep(200 * time.Millisecond)
-	if res := runcRun(t, s, ref, nil, "echo", "filled again"); res.code != 0 || res.stdout != "filled again\n" {
-		t.Fatalf("%s", res)
-	}
-	if imgs, fills := s.cachedImages(); len(imgs) != 1 || len(fills) != 0 {
-		t.Fatalf("the cache holds %v and fills %v, want one image", imgs, fills)
 	}
 }
 

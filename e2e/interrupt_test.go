@@ -374,14 +374,16 @@ func TestCrashMidOperation(t *testing.T) {
 				}
 			})
 		}
+		for _, b := range backendsFor("run") {
+			t.Run(b.name+"/run", func(t *testing.T) {
+				ref := runnable(t)
+				for i := range intrRuns {
+					x, e := crashRun(t, b, ref)
+					tl.record(t, "SIGKILL plugin: run, container running", b.name, i+1, x, e)
+				}
+			})
+		}
 		b := backendNamed(t, "runc")
-		t.Run("runc/run", func(t *testing.T) {
-			ref := runnable(t)
-			for i := range intrRuns {
-				x, e := crashRun(t, b, ref)
-				tl.record(t, "SIGKILL plugin: run, container running", b.name, i+1, x, e)
-			}
-		})
 		t.Run("runc/fill", func(t *testing.T) {
 			for i := range intrRuns {
 				x, e := crashFill(t, w, b)
