@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/ocix/ocix/plugins/internal/lines"
 )
 
 // A tiny exec layer, after kind's pkg/exec: every nerdctl call goes
@@ -144,7 +146,7 @@ type logWriter struct {
 	log hclog.Logger
 
 	mu      sync.Mutex
-	partial []byte
+	lines   lines.Splitter
 	last    string // the last line
 	lastErr string // the message of the last error or fatal log line
 	fatal   bool   // nerdctl logged a fatal error: it failed, and exits 1
@@ -153,15 +155,7 @@ type logWriter struct {
 func (w *logWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
-	}
+	w.lines.Feed(p, w.line)
 	return len(p), nil
 }
 
@@ -197,10 +191,7 @@ func (w *logWriter) failed() bool {
 func (w *logWriter) message() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.partial) > 0 {
-		w.line(string(w.partial))
-		w.partial = nil
-	}
+	w.lines.Flush(w.line)
 	msg := w.lastErr
 	if msg == "" {
 		if l, ok := parseLogLine(w.last); ok {

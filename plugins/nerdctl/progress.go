@@ -1,13 +1,13 @@
 package nerdctl
 
 import (
-	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/plugins/internal/lines"
 )
 
 // pullProgress turns the progress table `nerdctl pull` redraws on its
@@ -24,15 +24,15 @@ import (
 type pullProgress struct {
 	events func(core.ExportEvent)
 
-	mu      sync.Mutex
-	partial []byte
-	order   []string         // layer digests, in the order nerdctl lists them
-	done    map[string]int64 // the last Done reported per layer
-	total   map[string]int64
+	mu    sync.Mutex
+	lines lines.Splitter   // cut at "\r" too: nerdctl redraws its table
+	order []string         // layer digests, in the order nerdctl lists them
+	done  map[string]int64 // the last Done reported per layer
+	total map[string]int64
 }
 
 func newPullProgress(events func(core.ExportEvent)) *pullProgress {
-	return &pullProgress{events: events, done: map[string]int64{}, total: map[string]int64{}}
+	return &pullProgress{events: events, lines: lines.Splitter{Ends: "\n\r"}, done: map[string]int64{}, total: map[string]int64{}}
 }
 
 // ansi matches the escape sequences the table is redrawn with.
@@ -45,15 +45,7 @@ var layerRow = regexp.MustCompile(`^layer-(sha256:[0-9a-f]{64}):\s+(\w+)\s+\|[^|
 func (p *pullProgress) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.partial = append(p.partial, b...)
-	for {
-		i := bytes.IndexAny(p.partial, "\n\r")
-		if i < 0 {
-			break
-		}
-		p.row(ansi.ReplaceAllString(string(p.partial[:i]), ""))
-		p.partial = p.partial[i+1:]
-	}
+	p.lines.Feed(b, func(l string) { p.row(ansi.ReplaceAllString(l, "")) })
 	return len(b), nil
 }
 

@@ -1,7 +1,6 @@
 package podman
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/plugins/internal/credentials"
+	"github.com/ocix/ocix/plugins/internal/lines"
 	"github.com/ocix/ocix/plugins/internal/registries"
 )
 
@@ -102,35 +102,26 @@ func imageName(ep core.Endpoint, repository, reference string) string {
 type pullProgress struct {
 	events func(core.ExportEvent)
 	mu     sync.Mutex
-	buf    []byte
+	lines  lines.Splitter
 	blobs  int
 }
 
 func (p *pullProgress) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		p.line(strings.TrimSpace(string(p.buf[:i])))
-		p.buf = p.buf[i+1:]
-	}
+	p.lines.Feed(b, p.line)
+	return len(b), nil
 }
 
 // flush takes a last line without its newline.
 func (p *pullProgress) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.buf) > 0 {
-		p.line(strings.TrimSpace(string(p.buf)))
-		p.buf = nil
-	}
+	p.lines.Flush(p.line)
 }
 
 func (p *pullProgress) line(l string) {
+	l = strings.TrimSpace(l)
 	if p.events == nil {
 		return
 	}
