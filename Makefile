@@ -89,18 +89,19 @@ fuzz: fuzz-applier
 	done
 
 # The applier's fuzz target writes hostile layers: it runs in a private
-# mount namespace where / is read-only and /tmp a fresh tmpfs, so a write
-# that escaped the extraction root would fail with EROFS (which the
-# target reports) instead of touching this machine.
+# mount namespace where / is read-only but for its scratch directory (its
+# TMPDIR, where it extracts) and its corpus, so a write that escaped the
+# extraction root fails with EROFS (which the target reports) instead of
+# touching this machine. The checkout itself may be under /tmp: nothing is
+# mounted over it.
 FUZZ_SCRATCH := $(CURDIR)/.tools/fuzz
 FUZZ_CORPUS := $(CURDIR)/plugins/internal/applier/testdata/fuzz
 fuzz-applier:
-	@mkdir -p $(FUZZ_SCRATCH) $(FUZZ_CORPUS)
+	@mkdir -p $(FUZZ_SCRATCH)/tmp $(FUZZ_CORPUS)
 	$(GO) test -c -o $(FUZZ_SCRATCH)/applier.test ./plugins/internal/applier
 	unshare -m sh -ec 'mount --make-rprivate /; mount --bind $(FUZZ_SCRATCH) $(FUZZ_SCRATCH); \
-	  mount --bind $(FUZZ_CORPUS) $(FUZZ_CORPUS); \
-	  mount -o remount,bind,ro /; mount -t tmpfs tmpfs /tmp; \
-	  cd $(CURDIR)/plugins/internal/applier && $(FUZZ_SCRATCH)/applier.test -test.run "^$$" \
+	  mount --bind $(FUZZ_CORPUS) $(FUZZ_CORPUS); mount -o remount,bind,ro /; \
+	  cd $(CURDIR)/plugins/internal/applier && TMPDIR=$(FUZZ_SCRATCH)/tmp $(FUZZ_SCRATCH)/applier.test -test.run "^$$" \
 	    -test.fuzz "^FuzzApply$$" -test.fuzztime $(FUZZTIME) -test.fuzzcachedir $(FUZZ_SCRATCH)/cache'
 
 ## test: everything CI runs.
