@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -78,21 +79,35 @@ func (b *bench) once(t tool) (sample, string, error) {
 			return sample{}, "", err
 		}
 	}
-	cmd := exec.CommandContext(b.ctx, t.argv[0], t.argv[1:]...)
+	// GNU time measures the peak RSS: a process this program started
+	// itself would count this program's own pages (Linux carries the
+	// parent's resident size across fork and exec into ru_maxrss).
+	rss, err := os.CreateTemp("", "ocix-bench-rss-")
+	if err != nil {
+		return sample{}, "", err
+	}
+	rss.Close()
+	defer os.Remove(rss.Name())
+	argv := append([]string{"/usr/bin/time", "-f", "%M", "-o", rss.Name()}, t.argv...)
+	cmd := exec.CommandContext(b.ctx, argv[0], argv[1:]...)
 	cmd.Env = append(b.baseEnv(), t.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, "", fmt.Errorf("%s: %v: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
 	}
 	// wait4's usage counts the process and the children it waited for
-	// (ocix waits for its plugins).
+	// (ocix waits for its plugins); time's own CPU is a millisecond.
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return sample{wall: wall, cpu: cpu, maxRSS: ru.Maxrss}, stdout.String(), nil
+	var kib int64
+	if b, err := os.ReadFile(rss.Name()); err == nil {
+		fmt.Sscan(string(b), &kib)
+	}
+	return sample{wall: wall, cpu: cpu, maxRSS: kib}, stdout.String(), nil
 }
 
 func (b *bench) baseEnv() []string {
