@@ -249,7 +249,7 @@ func TestNerdctlExportInterruptedWhileStreaming(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	if len(exportMounts(t)) == 0 {
+	if len(exportMounts(t, s.dir)) == 0 {
 		t.Errorf("nerdctl export has mounted nothing: not streaming?")
 	}
 	start := time.Now()
@@ -265,7 +265,7 @@ func TestNerdctlExportInterruptedWhileStreaming(t *testing.T) {
 	// its output closed, unmounts.
 	var left, mounts []string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if left, mounts = b.leftovers(t), exportMounts(t); len(left) == 0 && len(mounts) == 0 {
+		if left, mounts = b.leftovers(t), exportMounts(t, s.dir); len(left) == 0 && len(mounts) == 0 {
 			break
 		}
 	}
@@ -278,16 +278,23 @@ func TestNerdctlExportInterruptedWhileStreaming(t *testing.T) {
 	}
 }
 
-// exportMounts lists the mounts `nerdctl export` makes under $TMPDIR.
-func exportMounts(t *testing.T) []string {
+// exportMounts lists the mounts `nerdctl export` makes under $TMPDIR
+// inside dir, the test's sandbox: another process's leftovers elsewhere
+// on the machine are not this test's to judge.
+func exportMounts(t *testing.T, dir string) []string {
 	t.Helper()
+	// mountinfo names real paths; TMPDIR may lead through a symlink.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var found []string
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.Contains(f[4], "/nerdctl-export-") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") && strings.Contains(f[4], "/nerdctl-export-") {
 			found = append(found, f[4])
 		}
 	}
