@@ -111,7 +111,7 @@ test: proto-check fmt-check vet unit e2e fuzz
 bench: build
 	$(GO) run -tags e2e ./e2e/cmd/ocix-bench
 
-## demo: a local registry with busybox, then ocix listing its tags.
+## demo: a registry inside the demo with a small "busybox"; tags, export, compare and (as root) a runc run.
 demo: build
 	$(GO) run ./e2e/cmd/ocix-demo
 

@@ -107,6 +107,11 @@ func TestCompareExportLabelsDockersAdditions(t *testing.T) {
 			t.Errorf("%s not labelled an engine addition:\n%s", p, r.stdout)
 		}
 	}
+	text := s.ocix(t, "compare", "export", "--backends", "api,docker", imgs.noQuirk)
+	if text.code != 1 || !strings.Contains(text.stdout, "engine addition") || !strings.Contains(text.stdout, "/.dockerenv") {
+		t.Fatalf("text report:\n%s", text)
+	}
+	t.Logf("text report:\n%s", text.stdout)
 	// Docker also drops user.* xattrs: the rules image has some; narrow
 	// them out to see the rest agree.
 	r, rep = compareJSON(t, s, "export", "--backends", "api,docker", "--ignore-engine-files", "--ignore", "/xattrs", imgs.noQuirk)

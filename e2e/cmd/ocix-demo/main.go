@@ -2,7 +2,9 @@
 // registry inside this process on 127.0.0.1, pushes a small two-layer
 // "busybox" image under a handful of tags, writes an ocix config whose
 // docker.io mirror is that registry, and runs the card's own examples
-// against it: tags, export, and a comparison of two backends.
+// against it: tags, export, a comparison of two backends, and (as root,
+// with runc installed) a run. The image's /bin/hello is a static Go
+// program built here, so the run needs no C toolchain and no shell.
 //
 //	make demo                       # run the examples and exit
 //	go run ./e2e/cmd/ocix-demo -serve   # keep the registry up to try more
@@ -11,6 +13,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,7 +65,16 @@ func run(ocix string, serve bool) error {
 	defer srv.Close()
 	host := ln.Addr().String()
 
-	img, err := demoImage()
+	dir, err := os.MkdirTemp("", "ocix-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	hello, err := buildHello(dir)
+	if err != nil {
+		return err
+	}
+	img, err := demoImage(hello)
 	if err != nil {
 		return err
 	}
@@ -76,11 +88,6 @@ func run(ocix string, serve bool) error {
 		}
 	}
 
-	dir, err := os.MkdirTemp("", "ocix-demo-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "config.yaml")
 	body := fmt.Sprintf("# ocix demo: Docker Hub names are served by the demo registry first.\nregistries:\n  mirrors:\n    docker.io: [%s]\n", host)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
@@ -89,17 +96,24 @@ func run(ocix string, serve bool) error {
 	fmt.Printf("demo registry on %s with docker.io/library/busybox (%d tags)\nconfig %s:\n%s\n", host, len(demoTags), cfg, body)
 
 	rootfs := filepath.Join(dir, "rootfs")
-	for _, args := range [][]string{
+	examples := [][]string{
 		{"backends"},
 		{"--backend", "api", "tags", "busybox"},
 		{"--backend", "crane", "tags", "busybox", "--sort", "semver"},
 		{"--format", "json", "tags", host + "/library/busybox", "--filter", `^1\.36`},
 		{"--backend", "api", "export", "busybox", rootfs},
 		{"compare", "export", "--backends", "api,crane", "busybox"},
-	} {
+	}
+	if why := runcMissing(); why != "" {
+		fmt.Printf("(the run example is left out: %s)\n\n", why)
+	} else {
+		examples = append(examples, []string{"--backend", "runc", "run", "--network", "none", "-u", "1000", "--hostname", "demo", "--read-only", "busybox"})
+	}
+	for _, args := range examples {
 		fmt.Printf("$ ocix %s\n", strings.Join(quote(args), " "))
 		cmd := exec.Command(ocix, args...)
-		cmd.Env = append(os.Environ(), "OCIX_CONFIG="+cfg)
+		// The run cache lives in the demo's directory and goes with it.
+		cmd.Env = append(os.Environ(), "OCIX_CONFIG="+cfg, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("ocix %s: %w", strings.Join(args, " "), err)
@@ -111,6 +125,18 @@ func run(ocix string, serve bool) error {
 		}
 		fmt.Println()
 	}
+
+	// Asking a backend for a job it cannot do is a one-line error, exit 2.
+	fmt.Println("$ ocix --backend runc tags busybox")
+	cmd := exec.Command(ocix, "--backend", "runc", "tags", "busybox")
+	cmd.Env = append(os.Environ(), "OCIX_CONFIG="+cfg)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return fmt.Errorf("ocix --backend runc tags: want an error, got %v", err)
+	}
+	fmt.Printf("$ echo $?\n%d\n\n", exit.ExitCode())
 
 	if serve {
 		fmt.Printf("the demo registry stays up; in another shell:\n  export OCIX_CONFIG=%s\n  %s tags busybox\nCtrl-C stops it.\n", cfg, ocix)
@@ -137,15 +163,56 @@ func list(root string) error {
 	})
 }
 
+// runcMissing says why the runc backend cannot run here, or "".
+func runcMissing() string {
+	if os.Geteuid() != 0 {
+		return "the runc backend needs root"
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		return "runc is not installed"
+	}
+	return ""
+}
+
+// helloSource is the image's /bin/hello: it shows who and where it runs.
+const helloSource = `package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	host, _ := os.Hostname()
+	fmt.Printf("hello from the demo image: uid %d on host %s\n", os.Getuid(), host)
+}
+`
+
+// buildHello compiles helloSource into a static binary in dir.
+func buildHello(dir string) ([]byte, error) {
+	src := filepath.Join(dir, "hello.go")
+	if err := os.WriteFile(src, []byte(helloSource), 0o644); err != nil {
+		return nil, err
+	}
+	bin := filepath.Join(dir, "hello")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the image's /bin/hello: %v: %s", err, out)
+	}
+	defer os.Remove(bin)
+	return os.ReadFile(bin)
+}
+
 // demoImage is a small image of two layers: a base, then a layer that
 // rewrites a file, deletes one (a whiteout) and adds a directory.
-func demoImage() (v1.Image, error) {
+func demoImage(hello []byte) (v1.Image, error) {
 	base := []tarEntry{
 		{name: "etc/", dir: true},
 		{name: "etc/os-release", body: "NAME=\"ocix demo\"\nVERSION_ID=1\n"},
 		{name: "etc/motd", body: "welcome to the ocix demo image\n"},
 		{name: "bin/", dir: true},
-		{name: "bin/hello", body: "#!/bin/sh\necho hello from the demo image\n", mode: 0o755},
+		{name: "bin/hello", body: string(hello), mode: 0o755},
 	}
 	update := []tarEntry{
 		{name: "etc/os-release", body: "NAME=\"ocix demo\"\nVERSION_ID=2\n"},
