@@ -276,18 +276,7 @@ func interruptExportStream(t *testing.T, b *backend, ref string, sig intrSignal)
 	s := b.sandbox(t)
 	p := startOcix(t, s, "--backend", b.name, "export", "-q", ref, "-")
 	st := &streamTail{}
-	head := make(chan error, 1)
-	go func() { head <- st.readN(p.stdout, streamHead) }()
-	select {
-	case err := <-head:
-		if err != nil {
-			e, _ := p.signal(sig.sig)
-			e.problem("the stream ended after %d bytes before the signal: %v", st.total, err)
-			return x, e
-		}
-	case <-time.After(intrUnderWay):
-		e, _ := p.signal(sig.sig)
-		e.problem("the stream brought %d bytes in %v", st.total, intrUnderWay)
+	if e, ok := st.await(p, func() (ending, []procRef) { return p.signal(sig.sig) }); !ok {
 		return x, e
 	}
 	if b.containers != nil && len(labelled(t, b)) == 0 {
@@ -425,18 +414,7 @@ func crashExportStream(t *testing.T, b *backend, ref string) (expect, ending) {
 	s := b.sandbox(t)
 	p := startOcix(t, s, "--backend", b.name, "export", "-q", ref, "-")
 	st := &streamTail{}
-	head := make(chan error, 1)
-	go func() { head <- st.readN(p.stdout, streamHead) }()
-	select {
-	case err := <-head:
-		if err != nil {
-			e, _ := p.killPlugin(b.name)
-			e.problem("the stream ended after %d bytes: %v", st.total, err)
-			return x, e
-		}
-	case <-time.After(intrUnderWay):
-		e, _ := p.killPlugin(b.name)
-		e.problem("the stream brought %d bytes in %v", st.total, intrUnderWay)
+	if e, ok := st.await(p, func() (ending, []procRef) { return p.killPlugin(b.name) }); !ok {
 		return x, e
 	}
 	if left := labelled(t, b); len(left) != 1 {
@@ -675,6 +653,26 @@ func (st *streamTail) write(b []byte) {
 	st.tail = append(st.tail, b...)
 	if len(st.tail) > 1024 {
 		st.tail = st.tail[len(st.tail)-1024:]
+	}
+}
+
+// await reads the first streamHead bytes of p's stream. When they do not
+// come within intrUnderWay, it ends p with stop and says what went wrong.
+func (st *streamTail) await(p *liveOcix, stop func() (ending, []procRef)) (ending, bool) {
+	head := make(chan error, 1)
+	go func() { head <- st.readN(p.stdout, streamHead) }()
+	select {
+	case err := <-head:
+		if err == nil {
+			return ending{}, true
+		}
+		e, _ := stop()
+		e.problem("the stream ended after %d bytes, before it was interrupted: %v", st.total, err)
+		return e, false
+	case <-time.After(intrUnderWay):
+		e, _ := stop()
+		e.problem("the stream brought %d bytes in %v", st.total, intrUnderWay)
+		return e, false
 	}
 }
 
