@@ -158,6 +158,11 @@ func TestBackendsTable(t *testing.T) {
 	if r := rows[0]; r.Name != "api" || !r.Available || len(r.Capabilities) != 1 || r.Capabilities[0] != "tags" || r.Version != "1.0" {
 		t.Fatalf("row %+v", r)
 	}
+	// A template sees one row at a time, as docker ps --format does.
+	code, out, _ = fo.run(t, "--format", "{{.Name}}:{{.Available}}", "backends")
+	if want := "api:true\ncrane:true\nrunc:false\n"; code != 0 || out != want {
+		t.Fatalf("template: exit %d, out %q, want %q", code, out, want)
+	}
 }
 
 func TestConfigPrintsTheEffectiveConfiguration(t *testing.T) {

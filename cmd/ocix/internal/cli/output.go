@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"text/template"
 
@@ -39,7 +40,8 @@ func checkFormat(format string) error {
 
 // render writes data as --format asks: text with the command's own writer,
 // json indented, or through the user's template (a newline added if the
-// template does not end with one).
+// template does not end with one). A list is templated row by row, as
+// `docker ps --format '{{.Names}}'` is: the template sees one row.
 func render(w io.Writer, format string, data any, text func(w io.Writer) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var err error
@@ -52,8 +54,20 @@ func render(w io.Writer, format string, data any, text func(w io.Writer) error) 
 		err = enc.Encode(data)
 	default:
 		tmpl := template.Must(template.New("format").Funcs(templateFuncs).Parse(format))
-		if err = tmpl.Execute(bw, data); err == nil && !strings.HasSuffix(format, "\n") {
-			err = bw.WriteByte('\n')
+		rows := []any{data}
+		if v := reflect.ValueOf(data); v.Kind() == reflect.Slice {
+			rows = rows[:0]
+			for i := range v.Len() {
+				rows = append(rows, v.Index(i).Interface())
+			}
+		}
+		for _, row := range rows {
+			if err = tmpl.Execute(bw, row); err != nil {
+				break
+			}
+			if !strings.HasSuffix(format, "\n") {
+				bw.WriteByte('\n')
+			}
 		}
 	}
 	if err != nil {
