@@ -243,9 +243,16 @@ func interruptTags(t *testing.T, w *world, b *backend, sig intrSignal) (expect, 
 // nothing at DEST or beside it.
 func interruptExportDir(t *testing.T, w *world, b *backend, sig intrSignal) (expect, ending) {
 	x := expect{code: sig.code, as: clearFailure, line: "interrupted by " + sig.name, within: intrExit}
-	// An image of its own for every run: an engine must not have its
-	// layer, nor be still pulling it for a run before.
-	repo, layer := pushRandom(t, w, fmt.Sprintf("intr/dir-%s-%d", b.name, time.Now().UnixNano()), 2<<20)
+	return x, stopExportDir(t, w, b, "intr", func(p *liveOcix) (ending, []procRef) { return p.signal(sig.sig) })
+}
+
+// stopExportDir runs ocix export IMAGE DEST, an image of its own for
+// every run (an engine must not have its layer, nor be still pulling it
+// for a run before), with the registry holding the layer after its first
+// MiB; once the export is under way, stop ends it. Then nothing may be
+// on stdout, at DEST or beside it, or left running.
+func stopExportDir(t *testing.T, w *world, b *backend, prefix string, stop func(*liveOcix) (ending, []procRef)) ending {
+	repo, layer := pushRandom(t, w, fmt.Sprintf("%s/dir-%s-%d", prefix, b.name, time.Now().UnixNano()), 2<<20)
 	stalled, release := make(chan struct{}), make(chan struct{})
 	f := runFront(t, w, stallBlob(layer.String(), 1<<20, stalled, release))
 	defer f.Close()
@@ -255,16 +262,16 @@ func interruptExportDir(t *testing.T, w *world, b *backend, sig intrSignal) (exp
 	p := startOcix(t, s, "--backend", b.name, "export", "-q", f.Addr+"/"+repo+":1", dest)
 	p.collect()
 	if e, ok := p.underWay(stalled, "fetched the layer"); !ok {
-		return x, e
+		return e
 	}
 	time.Sleep(300 * time.Millisecond)
-	e, seen := p.signal(sig.sig)
+	e, seen := stop(p)
 	if out := p.stdoutAfter(); out != "" {
 		e.problem("stdout %q", clip(out))
 	}
 	leftAtDest(dest, &e)
 	leftBehind(t, b, s, seen, &e)
-	return x, e
+	return e
 }
 
 // interruptExportStream signals ocix export IMAGE - once the stream has
@@ -389,24 +396,7 @@ func crashWant(plugin string, code int) expect {
 }
 
 func crashExportDir(t *testing.T, w *world, b *backend) (expect, ending) {
-	x := crashWant(b.name, 1)
-	repo, layer := pushRandom(t, w, fmt.Sprintf("crash/dir-%s-%d", b.name, time.Now().UnixNano()), 2<<20)
-	stalled, release := make(chan struct{}), make(chan struct{})
-	f := runFront(t, w, stallBlob(layer.String(), 1<<20, stalled, release))
-	defer f.Close()
-	defer close(release)
-	s := b.sandbox(t)
-	dest := filepath.Join(s.dir, "rootfs")
-	p := startOcix(t, s, "--backend", b.name, "export", "-q", f.Addr+"/"+repo+":1", dest)
-	p.collect()
-	if e, ok := p.underWay(stalled, "fetched the layer"); !ok {
-		return x, e
-	}
-	time.Sleep(300 * time.Millisecond)
-	e, seen := p.killPlugin(b.name)
-	leftAtDest(dest, &e)
-	leftBehind(t, b, s, seen, &e)
-	return x, e
+	return crashWant(b.name, 1), stopExportDir(t, w, b, "crash", func(p *liveOcix) (ending, []procRef) { return p.killPlugin(b.name) })
 }
 
 func crashExportStream(t *testing.T, b *backend, ref string) (expect, ending) {
