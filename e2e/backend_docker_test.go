@@ -12,12 +12,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-
 	"github.com/ocix/ocix/core"
-	"github.com/ocix/ocix/e2e/images"
 )
 
 // The docker backend runs the export and run suites against a private
@@ -112,7 +107,8 @@ func TestDockerExportInterruptedWhileStreaming(t *testing.T) {
 	// An image of its own: were its layer the bulk image's, the engine
 	// would have it, and the suite's interrupt and corrupt cases would not
 	// fetch it.
-	ref, _ := freshImage(t, w, "docker/streaming")
+	repo, _ := pushRandom(t, w, "docker/streaming", 8<<20)
+	ref := w.v3.Host + "/" + repo + ":1"
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +159,7 @@ func TestDockerRunInterruptedWhilePulling(t *testing.T) {
 	b := backendNamed(t, "docker")
 	w := need(t)
 	s := b.sandbox(t)
-	_, layer := freshImage(t, w, "docker/pulling")
+	_, layer := pushRandom(t, w, "docker/pulling", 8<<20)
 	stalled, release := make(chan struct{}), make(chan struct{})
 	f := listenFront(t, w, stallBlob(layer.String(), 1<<20, stalled, release))
 	t.Cleanup(func() { close(release) })
@@ -194,36 +190,4 @@ func TestDockerRunInterruptedWhilePulling(t *testing.T) {
 	if dirs := s.socketDirs(); len(dirs) != 0 {
 		t.Errorf("socket directories left: %v", dirs)
 	}
-}
-
-// freshImage pushes to the shared registry, as name:1, an image for this
-// platform whose one layer (8 MiB, random) no engine has yet.
-func freshImage(t *testing.T, w *world, name string) (ref string, layer v1.Hash) {
-	t.Helper()
-	img, err := random.Image(8<<20, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf.OS, cf.Architecture = "linux", hostArch
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if layer, err = layers[0].Digest(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	repo := images.Repository{Host: w.v3.Host, Name: name}
-	if err := images.Push(ctx, repo, "1", img); err != nil {
-		t.Fatal(err)
-	}
-	return repo.Ref("1"), layer
 }

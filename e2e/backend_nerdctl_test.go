@@ -8,14 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ocix/ocix/core"
-	"github.com/ocix/ocix/core/tree"
 	"github.com/ocix/ocix/e2e/harness"
 	"github.com/ocix/ocix/e2e/images"
 )
@@ -135,29 +133,7 @@ func TestNerdctlExportBaseline(t *testing.T) {
 	env := backendNamed(t, "nerdctl").environment(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "export.tar")
-	e := engine{name: "nerdctl", cli: nerdctlCommand(env)}
-	if err := e.export(ctx, imgs.single, out); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(dir, "rootfs")
-	if err := untarFile(ctx, out, root); err != nil {
-		t.Fatal(err)
-	}
-	got, err := tree.Scan(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var diffs, all []string
-	for _, d := range tree.Diff(images.RulesExpected(hostArch, true), got) {
-		diffs = append(diffs, d.Path+" "+d.Field)
-		all = append(all, d.String())
-	}
-	if !slices.Equal(diffs, nerdctlAdditions) {
-		t.Errorf("nerdctl differs from the expected tree in %q, recorded %q:\n%s", diffs, nerdctlAdditions, strings.Join(all, "\n"))
-	}
-	sameMtimes(t, root, images.RulesMtimes(true), nil)
+	checkBaseline(ctx, t, engine{name: "nerdctl", cli: nerdctlCommand(env)}, imgs.single, nerdctlAdditions)
 }
 
 // containerd not there: every command fails within two seconds with one

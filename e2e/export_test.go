@@ -790,28 +790,36 @@ func TestExportBaselines(t *testing.T) {
 			defer cancel()
 			e, err := tc.start(ctx)
 			harness.Require(t, err)
-			dir := t.TempDir()
-			out := filepath.Join(dir, "export.tar")
-			if err := e.export(ctx, imgs.single, out); err != nil {
-				t.Fatal(err)
-			}
-			root := filepath.Join(dir, "rootfs")
-			if err := untarFile(ctx, out, root); err != nil {
-				t.Fatal(err)
-			}
-			got, err := tree.Scan(root)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var diffs, all []string
-			for _, d := range tree.Diff(images.RulesExpected(hostArch, true), got) {
-				diffs = append(diffs, d.Path+" "+d.Field)
-				all = append(all, d.String())
-			}
-			if want := engineAdditions[e.name]; !slices.Equal(diffs, want) {
-				t.Errorf("%s differs from the expected tree in %q, recorded %q:\n%s", e.name, diffs, want, strings.Join(all, "\n"))
-			}
-			sameMtimes(t, root, images.RulesMtimes(true), nil)
+			checkBaseline(ctx, t, e, imgs.single, engineAdditions[e.name])
 		})
 	}
+}
+
+// checkBaseline has engine e export ref by hand (pull, create, export,
+// rm) and checks the tree is the rules image's expected one, apart from
+// additions, and keeps its mtimes.
+func checkBaseline(ctx context.Context, t *testing.T, e engine, ref string, additions []string) {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "export.tar")
+	if err := e.export(ctx, ref, out); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "rootfs")
+	if err := untarFile(ctx, out, root); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tree.Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diffs, all []string
+	for _, d := range tree.Diff(images.RulesExpected(hostArch, true), got) {
+		diffs = append(diffs, d.Path+" "+d.Field)
+		all = append(all, d.String())
+	}
+	if !slices.Equal(diffs, additions) {
+		t.Errorf("%s differs from the expected tree in %q, recorded %q:\n%s", e.name, diffs, additions, strings.Join(all, "\n"))
+	}
+	sameMtimes(t, root, images.RulesMtimes(true), nil)
 }
