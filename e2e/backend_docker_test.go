@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,39 +59,16 @@ func dockerContainers(t *testing.T, env []string) []string {
 // backend unavailable with that reason.
 func TestDockerWithoutDaemon(t *testing.T) {
 	s := newSandbox(t)
-	// A path where nothing is, and a socket file nobody listens on.
-	missing := filepath.Join(s.dir, "run", "missing.sock")
-	stale := filepath.Join(s.dir, "run", "stale.sock")
-	l, err := net.Listen("unix", stale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
-	for _, tc := range []struct{ socket, cause string }{
-		{missing, "no such file or directory"},
-		{stale, "connection refused"},
-	} {
-		host := "unix://" + tc.socket
-		s.set("DOCKER_HOST=" + host)
-		want := "cannot reach the docker daemon at " + host + ": connect: " + tc.cause + " (is dockerd running? start it or set DOCKER_HOST / docker.host)"
-
-		start := time.Now()
-		r := s.ocix(t, "--backend", "docker", "export", "127.0.0.1:1/some/image:1", filepath.Join(s.dir, "rootfs"))
-		took := time.Since(start)
-		if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.HasPrefix(r.stderr, "ocix: ") || !strings.Contains(r.stderr, want) {
-			t.Errorf("want exit 1 and one line with %q\n%s", want, r)
-		}
-		if took > 2*time.Second {
-			t.Errorf("export took %v to fail", took)
-		}
-		t.Logf("%v: %s", took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
-
-		r = s.ocix(t, "backends", "docker")
-		if f := strings.Fields(r.stdout); r.code != 0 || len(f) < 4 || f[0] != "docker" || f[3] != "no" || !strings.Contains(r.stdout, want) {
-			t.Errorf("want docker unavailable with the reason %q\n%s", want, r)
-		}
-	}
+	checkNoDaemon(t, s, noDaemon{
+		backend: "docker",
+		point:   func(s *sandbox, socket string) { s.set("DOCKER_HOST=unix://" + socket) },
+		missing: "no such file or directory", stale: "connection refused",
+		says: func(socket, cause string) []string {
+			return []string{"cannot reach the docker daemon at unix://" + socket + ": connect: " + cause + " (is dockerd running? start it or set DOCKER_HOST / docker.host)"}
+		},
+		exit:     1,
+		commands: [][]string{{"export", "127.0.0.1:1/some/image:1", filepath.Join(s.dir, "rootfs")}},
+	})
 }
 
 // Ctrl-C while docker streams the container's filesystem (into a pipe

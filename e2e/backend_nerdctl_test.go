@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,43 +143,21 @@ func TestNerdctlWithoutContainerd(t *testing.T) {
 	harness.Require(t, err)
 	s := newSandbox(t)
 	s.set("OCIX_NERDCTL_PATH=" + bin)
-	// A path where nothing is, and a socket file nobody listens on.
-	missing := filepath.Join(s.dir, "run", "missing.sock")
-	stale := filepath.Join(s.dir, "run", "stale.sock")
-	l, err := net.Listen("unix", stale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
-	for _, tc := range []struct{ socket, cause string }{
-		{missing, "connect: no such file or directory"},
-		{stale, "connect: connection refused"},
-	} {
-		s.set("OCIX_NERDCTL_ADDRESS=" + tc.socket)
-		want := "containerd is not reachable at " + tc.socket + " (" + tc.cause + "): start it (`containerd`, or `systemctl start containerd`)"
-		for _, args := range [][]string{
+	checkNoDaemon(t, s, noDaemon{
+		backend: "nerdctl",
+		point:   func(s *sandbox, socket string) { s.set("OCIX_NERDCTL_ADDRESS=" + socket) },
+		missing: "connect: no such file or directory", stale: "connect: connection refused",
+		says: func(socket, cause string) []string {
+			return []string{"containerd is not reachable at " + socket + " (" + cause + "): start it (`containerd`, or `systemctl start containerd`)"}
+		},
+		// Core reports a backend that cannot work before any engine is
+		// involved: exit 1, for run too.
+		exit: 1,
+		commands: [][]string{
 			{"export", "127.0.0.1:1/some/image:1", filepath.Join(s.dir, "rootfs")},
 			{"run", "--network", "none", "127.0.0.1:1/some/image:1", "--", "true"},
-		} {
-			start := time.Now()
-			r := s.ocix(t, append([]string{"--backend", "nerdctl"}, args...)...)
-			took := time.Since(start)
-			// Exit 1 (core reports a backend that cannot work before any
-			// engine is involved).
-			if r.code != 1 || len(lines(r.stderr)) != 1 || !strings.HasPrefix(r.stderr, "ocix: ") || !strings.Contains(r.stderr, want) {
-				t.Errorf("%s: want exit 1 and one line with %q\n%s", args[0], want, r)
-			}
-			if took > 2*time.Second {
-				t.Errorf("%s took %v to fail", args[0], took)
-			}
-			t.Logf("%s, %v: %s", args[0], took.Round(time.Millisecond), strings.TrimSpace(r.stderr))
-		}
-		r := s.ocix(t, "backends", "nerdctl")
-		if f := strings.Fields(r.stdout); r.code != 0 || len(f) < 4 || f[0] != "nerdctl" || f[3] != "no" || !strings.Contains(r.stdout, want) {
-			t.Errorf("want nerdctl unavailable with the reason %q\n%s", want, r)
-		}
-	}
+		},
+	})
 }
 
 // Ctrl-C while nerdctl streams the container's file system (into a pipe

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -97,28 +96,6 @@ func podmanPS(t *testing.T, env []string, filter string) []string {
 	return lines(string(out))
 }
 
-// oneLineNaming checks a failed command's stderr: one "ocix: " line
-// holding every want.
-func oneLineNaming(t *testing.T, what string, r result, want ...string) {
-	t.Helper()
-	if r.code == 0 || len(lines(r.stderr)) != 1 || !strings.HasPrefix(r.stderr, "ocix: ") {
-		t.Errorf("%s: want a failure and one line\n%s", what, r)
-		return
-	}
-	for _, w := range want {
-		if !strings.Contains(r.stderr, w) {
-			t.Errorf("%s: the error does not say %q: %s", what, w, r.stderr)
-		}
-	}
-}
-
-// backendStatus is a row of `ocix --format json backends`.
-type backendStatus struct {
-	Name      string `json:"name"`
-	Available bool   `json:"available"`
-	Reason    string `json:"reason"`
-}
-
 // With no service at the socket, every command fails within 2 s with one
 // line naming the socket and how to start the service, and `ocix
 // backends` shows podman unavailable with that reason.
@@ -127,47 +104,19 @@ func TestPodmanServiceNotRunning(t *testing.T) {
 	harness.Require(t, buildPodmanPlugin())
 	ref := w.v3.Host + "/library/busybox:" + busyboxTag
 	s := newSandbox(t)
-	missing := filepath.Join(s.dir, "run", "podman", "podman.sock")
-	stale := filepath.Join(s.dir, "stale.sock")
-	// A socket file nobody listens on: what a killed service leaves.
-	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: stale}); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Close(fd)
-
-	for _, tc := range []struct{ socket, cause string }{
-		{missing, "no such socket"},
-		{stale, "connection refused"},
-	} {
-		s.set("CONTAINER_HOST=unix://" + tc.socket)
-		for _, args := range [][]string{
+	checkNoDaemon(t, s, noDaemon{
+		backend: "podman",
+		point:   func(s *sandbox, socket string) { s.set("CONTAINER_HOST=unix://" + socket) },
+		missing: "no such socket", stale: "connection refused",
+		says: func(socket, cause string) []string {
+			return []string{socket, cause, "podman system service --time=0 unix://" + socket}
+		},
+		commands: [][]string{
 			{"tags", w.v3.Host + "/" + manyRepo},
 			{"export", "-q", ref, filepath.Join(s.dir, "rootfs")},
 			{"run", "--network", "none", ref, "--", "true"},
-		} {
-			start := time.Now()
-			r := s.ocix(t, append([]string{"--backend", "podman"}, args...)...)
-			took := time.Since(start)
-			oneLineNaming(t, args[0], r, tc.socket, tc.cause, "podman system service --time=0 unix://"+tc.socket)
-			if took > 2*time.Second {
-				t.Errorf("%s took %v to fail", args[0], took)
-			}
-			t.Logf("%s (%v, exit %d): %s", args[0], took.Round(time.Millisecond), r.code, strings.TrimSpace(r.stderr))
-		}
-		r := s.ocix(t, "--format", "json", "backends")
-		var rows []backendStatus
-		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-			t.Fatalf("backends: %v\n%s", err, r)
-		}
-		i := slices.IndexFunc(rows, func(row backendStatus) bool { return row.Name == "podman" })
-		if i < 0 || rows[i].Available || !strings.Contains(rows[i].Reason, tc.socket) {
-			t.Errorf("backends: want podman unavailable, naming %s: %s", tc.socket, r.stdout)
-		}
-	}
+		},
+	})
 }
 
 // A service whose containers.conf leaves podman's own ulimits (nofile
