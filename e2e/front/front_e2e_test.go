@@ -20,20 +20,8 @@ import (
 // v3 with the CLIs the benchmark compares against: each must take the
 // token, survive the 429 and follow 50 Link pages back to the front.
 func TestRealClients(t *testing.T) {
-	h, err := harness.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	ctx := context.Background()
-	reg, err := h.StartRegistry(ctx, harness.RegistryOptions{Version: harness.RegistryV3})
-	harness.Require(t, err)
-	img, err := images.Busybox()
-	harness.Require(t, err)
-	repo := images.Repository{Host: reg.Host, Name: "library/busybox"}
-	if err := images.Push(ctx, repo, "latest", img); err != nil {
-		t.Fatal(err)
-	}
+	_, reg, repo := busyboxRegistry(ctx, t)
 	tags := images.TagNames(2500)
 	if err := images.AddTags(ctx, repo, "latest", tags[1:]); err != nil {
 		t.Fatal(err)
@@ -90,19 +78,8 @@ func TestRealClients(t *testing.T) {
 // TestDaemonsPull pulls through a front with dockerd and the podman
 // service: both must take the token dance.
 func TestDaemonsPull(t *testing.T) {
-	h, err := harness.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	ctx := context.Background()
-	reg, err := h.StartRegistry(ctx, harness.RegistryOptions{Version: harness.RegistryV3})
-	harness.Require(t, err)
-	img, err := images.Busybox()
-	harness.Require(t, err)
-	if err := images.Push(ctx, images.Repository{Host: reg.Host, Name: "library/busybox"}, "latest", img); err != nil {
-		t.Fatal(err)
-	}
+	h, reg, _ := busyboxRegistry(ctx, t)
 	srv, err := front.Listen("127.0.0.1:0", front.Options{Upstream: reg.Host})
 	if err != nil {
 		t.Fatal(err)
@@ -129,4 +106,24 @@ func TestDaemonsPull(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// busyboxRegistry starts a harness and distribution v3 in it, holding
+// busybox as library/busybox:latest; the harness stops with the test.
+func busyboxRegistry(ctx context.Context, t *testing.T) (*harness.Harness, *harness.Registry, images.Repository) {
+	t.Helper()
+	h, err := harness.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	reg, err := h.StartRegistry(ctx, harness.RegistryOptions{Version: harness.RegistryV3})
+	harness.Require(t, err)
+	img, err := images.Busybox()
+	harness.Require(t, err)
+	repo := images.Repository{Host: reg.Host, Name: "library/busybox"}
+	if err := images.Push(ctx, repo, "latest", img); err != nil {
+		t.Fatal(err)
+	}
+	return h, reg, repo
 }
