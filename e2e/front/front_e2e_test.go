@@ -119,11 +119,7 @@ func busyboxRegistry(ctx context.Context, t *testing.T) (*harness.Harness, *harn
 	t.Cleanup(func() { h.Close() })
 	reg, err := h.StartRegistry(ctx, harness.RegistryOptions{Version: harness.RegistryV3})
 	harness.Require(t, err)
-	img, err := images.Busybox()
-	harness.Require(t, err)
 	repo := images.Repository{Host: reg.Host, Name: "library/busybox"}
-	if err := images.Push(ctx, repo, "latest", img); err != nil {
-		t.Fatal(err)
-	}
+	harness.Require(t, images.PushBusybox(ctx, repo, "latest"))
 	return h, reg, repo
 }

@@ -64,12 +64,8 @@ func busyboxRegistry(t *testing.T, h *harness.Harness) string {
 	t.Helper()
 	reg, err := h.StartRegistry(context.Background(), harness.RegistryOptions{})
 	harness.Require(t, err)
-	img, err := images.Busybox()
-	harness.Require(t, err)
 	repo := images.Repository{Host: reg.Host, Name: "busybox"}
-	if err := images.Push(context.Background(), repo, "latest", img); err != nil {
-		t.Fatal(err)
-	}
+	harness.Require(t, images.PushBusybox(context.Background(), repo, "latest"))
 	return repo.Ref("latest")
 }
 

@@ -75,13 +75,9 @@ func TestRegistryV2ListsEverything(t *testing.T) {
 	h := newHarness(t)
 	reg, err := h.StartRegistry(context.Background(), harness.RegistryOptions{Version: harness.RegistryV2})
 	harness.Require(t, err)
-	img, err := images.Busybox()
-	harness.Require(t, err)
 	repo := images.Repository{Host: reg.Host, Name: "busybox"}
 	ctx := context.Background()
-	if err := images.Push(ctx, repo, "latest", img); err != nil {
-		t.Fatal(err)
-	}
+	harness.Require(t, images.PushBusybox(ctx, repo, "latest"))
 	tags := images.TagNames(120)
 	if err := images.AddTags(ctx, repo, "latest", tags[1:]); err != nil {
 		t.Fatal(err)

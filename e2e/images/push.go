@@ -45,6 +45,16 @@ func Push(ctx context.Context, r Repository, tag string, img v1.Image) error {
 	return nil
 }
 
+// PushBusybox writes the Busybox image to the repository under tag. A
+// host without busybox-static gets Busybox's MissingError.
+func PushBusybox(ctx context.Context, r Repository, tag string) error {
+	img, err := Busybox()
+	if err != nil {
+		return err
+	}
+	return Push(ctx, r, tag, img)
+}
+
 // tagWorkers is how many manifest PUTs AddTags keeps in flight. For 2,499
 // tags on distribution v3 with 2 cores: 1 takes 8.1 s, 2 take 5.2 s, 4
 // take 3.0–3.5 s, 8 take 3.9 s.

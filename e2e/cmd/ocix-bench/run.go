@@ -24,12 +24,8 @@ func (b *bench) run() error {
 	if err != nil {
 		return err
 	}
-	img, err := images.Busybox()
-	if err != nil {
-		return err
-	}
 	repo := images.Repository{Host: reg.Host, Name: "bench/busybox"}
-	if err := images.Push(b.ctx, repo, "1", img); err != nil {
+	if err := images.PushBusybox(b.ctx, repo, "1"); err != nil {
 		return err
 	}
 	ref := repo.Ref("1")

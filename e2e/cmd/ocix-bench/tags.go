@@ -28,12 +28,8 @@ func (b *bench) tags() error {
 	if err != nil {
 		return err
 	}
-	img, err := images.Busybox()
-	if err != nil {
-		return err
-	}
 	repo := images.Repository{Host: reg.Host, Name: "bench/tags"}
-	if err := images.Push(b.ctx, repo, "latest", img); err != nil {
+	if err := images.PushBusybox(b.ctx, repo, "latest"); err != nil {
 		return err
 	}
 	fmt.Printf("tags: pushing %d tags…\n", benchTags)
