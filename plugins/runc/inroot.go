@@ -10,23 +10,14 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ocix/ocix/plugins/internal/inroot"
 )
 
 // The image's files are read and written as the container will see them:
-// every path resolved by the kernel with the root filesystem as "/", so an
-// absolute symlink or ".." in the image never reaches the host's files.
-
-// openat2 retries EAGAIN, which a rename racing with a RESOLVE_IN_ROOT
-// lookup can cause.
-func openat2(dirfd int, name string, how *unix.OpenHow) (int, error) {
-	for range 16 {
-		fd, err := unix.Openat2(dirfd, name, how)
-		if err != unix.EAGAIN {
-			return fd, err
-		}
-	}
-	return -1, unix.EAGAIN
-}
+// every path resolved with the root filesystem as "/" (package inroot,
+// with or without openat2), so an absolute symlink or ".." in the image
+// never reaches the host's files.
 
 // openRoot opens the root filesystem's directory.
 func openRoot(root string) (int, error) {
@@ -39,11 +30,8 @@ func openRoot(root string) (int, error) {
 
 // inRoot opens name, an absolute path in the container, relative to the
 // root directory rootfd.
-func inRoot(rootfd int, name string, flags uint64) (int, error) {
-	return openat2(rootfd, strings.TrimPrefix(path.Clean("/"+name), "/"), &unix.OpenHow{
-		Flags:   flags | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+func inRoot(rootfd int, name string, flags int) (int, error) {
+	return inroot.Open(rootfd, strings.TrimPrefix(path.Clean("/"+name), "/"), flags)
 }
 
 // readInRoot reads file name of the root filesystem at root; a file that

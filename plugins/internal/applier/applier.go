@@ -6,8 +6,9 @@
 // keeps its content when an upper layer rewrites the path it linked to, as
 // an overlayfs copy-up does.
 //
-// Images are untrusted. Every path is resolved by the kernel inside the
-// root (openat2 with RESOLVE_IN_ROOT, so an absolute symlink such as
+// Images are untrusted. Every path is resolved inside the root (package
+// inroot: openat2 with RESOLVE_IN_ROOT, or on kernels without it a walk
+// with the same guarantee, so an absolute symlink such as
 // /var/run -> /run means the root's /run, as it will at run time) and every
 // change is made by an *at system call on the final component, relative to
 // the descriptor of its parent, never following a symlink there. Names that
@@ -93,15 +94,6 @@ func New(root string, opts Options) (*Applier, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: root, Err: err}
 	}
-	probe, err := inRoot(rootfd, ".", unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		unix.Close(rootfd)
-		if err == unix.ENOSYS {
-			return nil, errors.New("layer applier: openat2 is not available (Linux 5.6 or later is required)")
-		}
-		return nil, &os.PathError{Op: "openat2", Path: root, Err: err}
-	}
-	unix.Close(probe)
 	euid := os.Geteuid()
 	return &Applier{
 		rootfd:    rootfd,

@@ -6,44 +6,32 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ocix/ocix/plugins/internal/inroot"
 )
 
 // maxFollow bounds how many dangling symlinks one directory creation may
 // follow, as the kernel bounds symlink traversal (ELOOP after 40).
 const maxFollow = 40
 
-// openat2 retries EAGAIN, which openat2 returns when a rename or mount
-// raced with a RESOLVE_IN_ROOT or RESOLVE_BENEATH lookup.
-func openat2(dirfd int, name string, flags, resolve uint64) (int, error) {
-	how := unix.OpenHow{Flags: flags | unix.O_CLOEXEC, Resolve: resolve}
-	for range 16 {
-		fd, err := unix.Openat2(dirfd, name, &how)
-		if err != unix.EAGAIN {
-			return fd, err
-		}
-	}
-	return -1, unix.EAGAIN
-}
-
 // inRoot opens name as the kernel resolves it with the root directory as
 // "/": absolute symlinks and ".." stay inside the root, as they will for
-// the container at run time.
-func inRoot(rootfd int, name string, flags uint64) (int, error) {
-	return openat2(rootfd, name, flags, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)
+// the container at run time (package inroot, with or without openat2).
+func inRoot(rootfd int, name string, flags int) (int, error) {
+	return inroot.Open(rootfd, name, flags)
 }
 
 // child opens one plain component of a directory, refusing symlinks: the
 // fast path of dirStack, valid because a name without symlinks resolves
 // the same from any ancestor as from the root.
 func child(dirfd int, name string) (int, error) {
-	return openat2(dirfd, name, unix.O_PATH|unix.O_DIRECTORY,
-		unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS|unix.RESOLVE_NO_MAGICLINKS)
+	return inroot.Child(dirfd, name, unix.O_PATH|unix.O_DIRECTORY)
 }
 
 // dirStack holds O_PATH descriptors for the chain of directories from the
 // root down to the directory of the last entry. Tar streams list a
 // directory's entries together and walk the tree depth first, so most
-// entries reuse the top descriptor and a new directory costs one openat2
+// entries reuse the top descriptor and a new directory costs one openat
 // of a single component relative to its parent.
 //
 // The descriptors name inodes, not paths: after anything that could change
