@@ -81,7 +81,8 @@ FUZZ_TARGETS := \
 	./core/reference:FuzzParse \
 	./plugins/api/registry:FuzzNextLink \
 	./plugins/api/registry:FuzzParseChallenges \
-	./plugins/api/registry:FuzzManifestType
+	./plugins/api/registry:FuzzManifestType \
+	./plugins/internal/inroot:FuzzResolve
 fuzz: fuzz-applier
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $${t##*:} ($${t%%:*}, $(FUZZTIME))"; \
@@ -93,16 +94,21 @@ fuzz: fuzz-applier
 # TMPDIR, where it extracts) and its corpus, so a write that escaped the
 # extraction root fails with EROFS (which the target reports) instead of
 # touching this machine. The checkout itself may be under /tmp: nothing is
-# mounted over it.
+# mounted over it. It runs once with each resolver (package inroot): the
+# kernel's openat2 and the fallback that kernels before 5.6 get.
 FUZZ_SCRATCH := $(CURDIR)/.tools/fuzz
 FUZZ_CORPUS := $(CURDIR)/plugins/internal/applier/testdata/fuzz
 fuzz-applier:
 	@mkdir -p $(FUZZ_SCRATCH)/tmp $(FUZZ_CORPUS)
 	$(GO) test -c -o $(FUZZ_SCRATCH)/applier.test ./plugins/internal/applier
-	unshare -m sh -ec 'mount --make-rprivate /; mount --bind $(FUZZ_SCRATCH) $(FUZZ_SCRATCH); \
-	  mount --bind $(FUZZ_CORPUS) $(FUZZ_CORPUS); mount -o remount,bind,ro /; \
-	  cd $(CURDIR)/plugins/internal/applier && TMPDIR=$(FUZZ_SCRATCH)/tmp $(FUZZ_SCRATCH)/applier.test -test.run "^$$" \
-	    -test.fuzz "^FuzzApply$$" -test.fuzztime $(FUZZTIME) -test.fuzzcachedir $(FUZZ_SCRATCH)/cache'
+	@set -e; for resolver in openat2 fallback; do \
+	  echo "fuzz FuzzApply (resolver $$resolver, $(FUZZTIME))"; \
+	  no=; [ $$resolver = openat2 ] || no=1; \
+	  OCIX_NO_OPENAT2=$$no OCIX_TEST_WANT_RESOLVER=$$resolver unshare -m sh -ec 'mount --make-rprivate /; mount --bind $(FUZZ_SCRATCH) $(FUZZ_SCRATCH); \
+	    mount --bind $(FUZZ_CORPUS) $(FUZZ_CORPUS); mount -o remount,bind,ro /; \
+	    cd $(CURDIR)/plugins/internal/applier && TMPDIR=$(FUZZ_SCRATCH)/tmp $(FUZZ_SCRATCH)/applier.test -test.run "^$$" \
+	      -test.fuzz "^FuzzApply$$" -test.fuzztime $(FUZZTIME) -test.fuzzcachedir $(FUZZ_SCRATCH)/cache'; \
+	done
 
 ## test: everything CI runs.
 test: proto-check fmt-check vet unit e2e fuzz

@@ -69,3 +69,19 @@ func rerun(t *testing.T, start func(*exec.Cmd) error, pattern string, env ...str
 	}
 	t.Logf("passed with the fallback resolver: %d hostile tests and FuzzApply's corpus", len(passed))
 }
+
+// BenchmarkApplyResolver is BenchmarkApply with each resolver: the
+// fallback may cost at most 1.2× openat2 (make bench compares whole
+// exports the same way).
+func BenchmarkApplyResolver(b *testing.B) {
+	for _, r := range []string{inroot.Openat2, inroot.Fallback} {
+		b.Run(r, func(b *testing.B) {
+			inroot.ForceFallback(r == inroot.Fallback)
+			defer inroot.ForceFallback(false)
+			if got := inroot.Resolver(); got != r {
+				b.Fatalf("resolver %s, want %s", got, r)
+			}
+			BenchmarkApply(b)
+		})
+	}
+}
