@@ -8,7 +8,10 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
+
+	"github.com/ocix/ocix/internal/oldkernel"
 )
 
 // tool is one command line to time.
@@ -18,6 +21,93 @@ type tool struct {
 	env   []string
 	// before runs, untimed, before each run (emptying an output directory).
 	before func() error
+	// needs lists the programs the command runs; one not on PATH makes
+	// the row absent, saying so.
+	needs []string
+	// unavailable, when set, is why the row cannot be measured (a daemon
+	// that did not start).
+	unavailable string
+	// oldKernel runs the command under internal/oldkernel's seccomp
+	// filter: openat2 and the other calls newer than Linux 4.14 answer
+	// ENOSYS, as on an old kernel.
+	oldKernel bool
+	// tree is where the command leaves an exported root filesystem, which
+	// is checked against the reference after the last run; empty for a
+	// row that exports nothing (a floor). known lists the paths where it
+	// may differ by design (an engine's own additions).
+	tree  string
+	known []string
+}
+
+// row is one line of a table: a tool's medians, or why it has none.
+type row struct {
+	label  string
+	absent string // why there is no measurement; empty when measured
+	stats
+}
+
+// measureRows measures each tool with n timed runs. A tool that cannot
+// run, fails, or leaves a tree unlike ref (when it names one) gives an
+// absent row saying why; failed lists the ocix rows that did, which the
+// caller must report as a failure of the benchmark.
+func (b *bench) measureRows(tools []tool, n int, ref *reference) (rows []row, failed []string) {
+	for _, t := range tools {
+		r := row{label: t.label, absent: t.unavailable}
+		for _, p := range t.needs {
+			if _, err := exec.LookPath(p); err != nil && r.absent == "" {
+				r.absent = p + " is not installed"
+			}
+		}
+		if r.absent == "" {
+			s, err := b.measureN(t, n)
+			switch {
+			case err != nil:
+				r.absent = "failed: " + err.Error()
+			case t.tree != "" && ref != nil:
+				if err := ref.check(t.tree, t.known); err != nil {
+					r.absent = "wrong tree: " + err.Error()
+				}
+			}
+			r.stats = s
+			if r.absent != "" && strings.HasPrefix(t.label, "ocix") {
+				failed = append(failed, t.label)
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, failed
+}
+
+// printTable prints a table of rows: header's cells, tab-separated, then
+// per row its label and cells(row); an absent row shows dashes, and its
+// reason is printed below the table.
+func printTable(header string, rows []row, cells func(row) []string) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%s\t\n", header)
+	width := strings.Count(header, "\t")
+	for _, r := range rows {
+		c := slices.Repeat([]string{"—"}, width)
+		if r.absent == "" {
+			c = cells(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t\n", r.label, strings.Join(c, "\t"))
+	}
+	tw.Flush()
+	for _, r := range rows {
+		if r.absent != "" {
+			fmt.Printf("  %s: absent: %s\n", r.label, r.absent)
+		}
+	}
+}
+
+// find returns the measured row labelled label, if any.
+func find(rows []row, label string) (row, bool) {
+	for _, r := range rows {
+		if r.label == label {
+			return r, r.absent == ""
+		}
+	}
+	return row{}, false
 }
 
 // sample is one timed run.
@@ -93,8 +183,12 @@ func (b *bench) once(t tool) (sample, string, error) {
 	cmd.Env = append(b.baseEnv(), t.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	run := cmd.Run
+	if t.oldKernel {
+		run = func() error { return oldkernel.Run(cmd) }
+	}
 	start := time.Now()
-	err = cmd.Run()
+	err = run()
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, "", fmt.Errorf("%s: %v: %s", strings.Join(t.argv, " "), err, firstLine(stderr.String()))
@@ -139,6 +233,29 @@ func ms(d time.Duration) string {
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// times is a's wall time as a multiple of ref's, or "—" when either row
+// has no measurement.
+func times(a, ref row) string {
+	if a.absent != "" || ref.absent != "" || ref.wall == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", ratio(a.wall, ref.wall))
+}
+
+// target prints whether a's wall time is at most limit × ref's, or why it
+// cannot be told.
+func target(what string, a, ref row, limit float64) {
+	switch {
+	case a.absent != "":
+		fmt.Printf("target: %s: cannot be checked: %s is absent\n", what, a.label)
+	case ref.absent != "" || ref.wall == 0:
+		fmt.Printf("target: %s: cannot be checked: %s is absent\n", what, ref.label)
+	default:
+		r := ratio(a.wall, ref.wall)
+		fmt.Printf("target: %s: %s (%.2f×)\n", what, verdict(r <= limit), r)
+	}
+}
 
 func verdict(ok bool) string {
 	if ok {

@@ -78,29 +78,35 @@ func (b *bench) tags() error {
 	for _, l := range labels {
 		fmt.Fprintf(tw, "%s", l)
 		for i := range hosts {
-			s, ref := results[i][l], results[i]["crane ls"]
-			fmt.Fprintf(tw, "\t%s\t%s\t%.2f×", ms(s.wall), ms(s.cpu), ratio(s.wall, ref.wall))
+			s := results[i][l]
+			fmt.Fprintf(tw, "\t%s\t%s\t%s", ms(s.wall), ms(s.cpu), times(row{label: l, stats: s}, craneRow(results[i])))
 		}
 		fmt.Fprintln(tw, "\t")
 	}
 	tw.Flush()
 
 	forced := results[1]
-	api := forced["ocix --backend api tags"].wall
-	fmt.Printf("target on forced pages, plugin start included: api ≤ 1.0× crane ls: %s (%.2f×)\n",
-		verdict(api <= forced["crane ls"].wall), ratio(api, forced["crane ls"].wall))
-	var fastest time.Duration
+	api := row{label: "ocix --backend api tags", stats: forced["ocix --backend api tags"]}
+	target("on forced pages, plugin start included: api ≤ 1.0× crane ls", api, craneRow(forced), 1.0)
+	fastest := row{label: "skopeo and regctl", absent: "neither is installed"}
 	for _, l := range []string{"skopeo list-tags", "regctl tag ls"} {
-		if s, ok := forced[l]; ok && (fastest == 0 || s.wall < fastest) {
-			fastest = s.wall
+		if s, ok := forced[l]; ok && (fastest.absent != "" || s.wall < fastest.wall) {
+			fastest = row{label: l, stats: s}
 		}
 	}
-	if fastest > 0 {
-		fmt.Printf("target on forced pages: api ≤ 1.2× the fastest of skopeo/regctl: %s (%.2f×)\n",
-			verdict(ratio(api, fastest) <= 1.2), ratio(api, fastest))
-	}
+	target("on forced pages: api ≤ 1.2× the fastest of skopeo/regctl", api, fastest, 1.2)
 	fmt.Println()
 	return b.dispatch()
+}
+
+// craneRow is the crane ls row of one host's results, absent when crane
+// is not installed.
+func craneRow(results map[string]stats) row {
+	s, ok := results["crane ls"]
+	if !ok {
+		return row{label: "crane ls", absent: "crane is not installed"}
+	}
+	return row{label: "crane ls", stats: s}
 }
 
 func (b *bench) tagTools(repo string) []tool {
