@@ -1,4 +1,4 @@
-// Package oldkernel runs a command as on a Linux kernel before 5.3, for
+// Package oldkernel runs a command as on a Linux kernel of 4.14, for
 // tests: a seccomp filter answers the system calls such kernels lack with
 // ENOSYS, as they would, in the command and every process it starts. The
 // kernel itself keeps them: only the command's tree sees them vanish.
@@ -14,19 +14,23 @@ import (
 )
 
 // Refused are the system calls the filter answers with ENOSYS: every one
-// newer than Linux 4.14 that ocix's code path (Go's runtime, os and
-// os/exec included) could use. Their numbers are the same on every
-// architecture since Linux 5.1's unified table.
+// newer than Linux 4.14 that ocix's code path was seen to make (strace -f
+// of `ocix --backend api export`, host and plugin: Go's runtime, os and
+// os/exec, and glibc, which the binaries link), each of which its caller
+// must do without, and close_range and faccessat2, which Go's library
+// uses in other paths. Numbers are this architecture's.
 var Refused = []struct {
 	Name  string
 	Nr    uint32
 	Since string // the kernel that added it
 }{
-	{"pidfd_open", 434, "5.3"}, // os.StartProcess, os.Process.Wait
-	{"clone3", 435, "5.3"},     // syscall.ForkExec with a cgroup fd
-	{"close_range", 436, "5.9"},
-	{"openat2", 437, "5.6"}, // inroot's kernel resolver
-	{"faccessat2", 439, "5.8"}, // syscall.Faccessat with flags, exec.LookPath
+	{"rseq", unix.SYS_RSEQ, "4.18"},                          // glibc registers every thread
+	{"pidfd_send_signal", unix.SYS_PIDFD_SEND_SIGNAL, "5.1"}, // os.Process.Signal with a pidfd
+	{"pidfd_open", unix.SYS_PIDFD_OPEN, "5.3"},               // os.StartProcess's pidfd check
+	{"clone3", unix.SYS_CLONE3, "5.3"},                       // glibc's pthread_create
+	{"openat2", unix.SYS_OPENAT2, "5.6"},                     // plugins/internal/inroot
+	{"faccessat2", unix.SYS_FACCESSAT2, "5.8"},               // syscall.Faccessat with flags, exec.LookPath
+	{"close_range", unix.SYS_CLOSE_RANGE, "5.9"},
 }
 
 // auditArch is this architecture's AUDIT_ARCH value, which the filter
