@@ -22,7 +22,7 @@ func gzLayer(t *testing.T, dir string, hdrs ...tar.Header) string {
 	tw := tar.NewWriter(zw)
 	for _, h := range hdrs {
 		h.Uid, h.Gid = os.Getuid(), os.Getgid() // as the test's own files
-		body := h.Linkname // regular files carry their body here, for brevity
+		body := h.Linkname                      // regular files carry their body here, for brevity
 		if h.Typeflag == tar.TypeReg {
 			h.Linkname, h.Size = "", int64(len(body))
 		}
