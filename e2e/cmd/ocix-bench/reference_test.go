@@ -22,7 +22,8 @@ func gzLayer(t *testing.T, dir string, hdrs ...tar.Header) string {
 	tw := tar.NewWriter(zw)
 	for _, h := range hdrs {
 		h.Uid, h.Gid = os.Getuid(), os.Getgid() // as the test's own files
-		body := h.Linkname                      // regular files carry their body here, for brevity
+		// Regular files carry their body in Linkname, for brevity.
+		body := h.Linkname
 		if h.Typeflag == tar.TypeReg {
 			h.Linkname, h.Size = "", int64(len(body))
 		}
