@@ -192,7 +192,7 @@ func mkdirAll(rootfd int, rel string, budget *int) (int, error) {
 	if err != unix.EEXIST {
 		return -1, err
 	}
-	target, err := readlink(pfd, name)
+	target, err := inroot.Readlink(pfd, name)
 	if errors.Is(err, unix.EINVAL) { // not a symlink: it appeared meanwhile
 		return inRoot(rootfd, rel, unix.O_PATH|unix.O_DIRECTORY)
 	}
@@ -217,13 +217,4 @@ func linkDest(dir, target string) string {
 		return "."
 	}
 	return p[1:]
-}
-
-func readlink(dirfd int, name string) (string, error) {
-	buf := make([]byte, unix.PathMax)
-	n, err := unix.Readlinkat(dirfd, name, buf)
-	if err != nil {
-		return "", err
-	}
-	return string(buf[:n]), nil
 }

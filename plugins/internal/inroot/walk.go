@@ -87,7 +87,7 @@ func walkOpen(rootfd int, name string, flags int) (int, error) {
 				return -1, err
 			}
 		}
-		target, lerr := readLink(w.cur(), comp)
+		target, lerr := Readlink(w.cur(), comp)
 		if lerr == unix.EINVAL { // no symlink: a file where a directory was needed
 			return -1, err
 		}
@@ -151,7 +151,8 @@ func onProcfs(dirfd int) (bool, error) {
 	return fs.Type == unix.PROC_SUPER_MAGIC, nil
 }
 
-func readLink(dirfd int, name string) (string, error) {
+// Readlink reads symlink name of directory dirfd.
+func Readlink(dirfd int, name string) (string, error) {
 	buf := make([]byte, unix.PathMax)
 	n, err := unix.Readlinkat(dirfd, name, buf)
 	if err != nil {
