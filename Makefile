@@ -82,8 +82,6 @@ FUZZ_TARGETS := \
 	./plugins/api/registry:FuzzNextLink \
 	./plugins/api/registry:FuzzParseChallenges \
 	./plugins/api/registry:FuzzManifestType
-# FUZZ_APPLIER is run by fuzz-applier, in its own sandbox.
-FUZZ_APPLIER := ./plugins/internal/applier:FuzzApply
 fuzz: fuzz-applier
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $${t##*:} ($${t%%:*}, $(FUZZTIME))"; \
@@ -109,6 +107,7 @@ fuzz-applier:
 ## fuzz-check: fail when a Fuzz function in the repository is in neither
 ## FUZZ_TARGETS nor FUZZ_APPLIER (CI would never fuzz it), or when a listed
 ## target no longer exists (go test -fuzz would match nothing and pass).
+FUZZ_APPLIER := ./plugins/internal/applier:FuzzApply # run by fuzz-applier, in its sandbox
 fuzz-check:
 	@found=$$(git grep -E '^func Fuzz[A-Za-z0-9_]*\(' -- '*_test.go' | \
 	  sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\(.*#./\1:\2#' | sort -u); \
