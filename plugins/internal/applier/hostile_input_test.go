@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ocix/ocix/internal/tartest"
 	"github.com/ocix/ocix/internal/testenv"
 )
 
@@ -370,41 +371,14 @@ func TestHostileGNUNames(t *testing.T) {
 	in(t, w, w.sentinel+"/"+long+"/file2", "2")
 }
 
-// gnuSparse writes an old-GNU sparse entry ('S'), which archive/tar reads
-// but cannot write: a header whose sparse map holds up to four (offset,
-// length) fragments, the fragments' data, and realSize the logical size.
-func gnuSparse(t *testing.T, name string, realSize int64, frags [][2]int64, data string) []byte {
+// gnuSparse is a layer of one GNU sparse entry (tartest.GNUSparse).
+func gnuSparse(t *testing.T, name string, realSize int64, frags []tartest.Fragment, data string) []byte {
 	t.Helper()
-	if len(frags) > 4 {
-		t.Fatal("gnuSparse writes at most 4 fragments")
+	b, err := tartest.GNUSparse(name, 0o644, t0, realSize, frags, data)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var h [512]byte
-	copy(h[0:100], name)
-	octal := func(b []byte, v int64) { copy(b, fmt.Sprintf("%0*o", len(b)-1, v)) }
-	octal(h[100:108], 0o644)
-	octal(h[108:116], 0)
-	octal(h[116:124], 0)
-	octal(h[124:136], int64(len(data)))
-	octal(h[136:148], t0.Unix())
-	h[156] = tar.TypeGNUSparse
-	copy(h[257:265], "ustar  \x00")
-	for i, f := range frags {
-		octal(h[386+24*i:386+24*i+12], f[0])
-		octal(h[386+24*i+12:386+24*i+24], f[1])
-	}
-	octal(h[483:495], realSize)
-	copy(h[148:156], "        ")
-	var sum int64
-	for _, c := range h {
-		sum += int64(c)
-	}
-	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
-	var buf bytes.Buffer
-	buf.Write(h[:])
-	buf.WriteString(data)
-	buf.Write(make([]byte, (512-len(data)%512)%512))
-	buf.Write(make([]byte, 1024)) // end of archive
-	return buf.Bytes()
+	return b
 }
 
 // TestHostileGNUSparse: a GNU sparse entry extracts with its holes as
@@ -413,7 +387,7 @@ func gnuSparse(t *testing.T, name string, realSize int64, frags [][2]int64, data
 func TestHostileGNUSparse(t *testing.T) {
 	const size = 4 << 30
 	w, err := hostile(t, func(world) [][]byte {
-		return [][]byte{gnuSparse(t, "sparse", size, [][2]int64{{1 << 20, 5}, {size - 3, 3}}, "helloend")}
+		return [][]byte{gnuSparse(t, "sparse", size, []tartest.Fragment{{Offset: 1 << 20, Length: 5}, {Offset: size - 3, Length: 3}}, "helloend")}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -435,7 +409,7 @@ func TestHostileGNUSparse(t *testing.T) {
 		}
 	}
 	_, err = hostile(t, func(world) [][]byte {
-		return [][]byte{gnuSparse(t, "../ocix-canary", 1<<20, [][2]int64{{0, 1}}, "x")}
+		return [][]byte{gnuSparse(t, "../ocix-canary", 1<<20, []tartest.Fragment{{Offset: 0, Length: 1}}, "x")}
 	})
 	oneLine(t, err, "climbs above the root")
 }
