@@ -1,0 +1,203 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ocix/ocix/core/tree"
+	"github.com/ocix/ocix/e2e/images"
+)
+
+// TestHostileImages exports every hostile image (images.HostileImages)
+// with every export backend. The images aim at a directory of this host;
+// after each export it must be as it was, and the export either fails in
+// one line, leaving nothing at its destination, or holds the right tree:
+// what the layers aimed at the host lands inside it. ocix's own applier
+// (the api and crane backends) must refuse what it refuses by design;
+// the engines apply layers their own way and may refuse more.
+func TestHostileImages(t *testing.T) {
+	w := need(t)
+	target := hostTarget(t)
+	hostile, err := images.HostileImages(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	refs := map[string]string{}
+	for _, h := range hostile {
+		repo := images.Repository{Host: w.v3.Host, Name: "hostile/" + h.Name}
+		if err := images.Push(ctx, repo, "latest", h.Image); err != nil {
+			t.Fatal(err)
+		}
+		refs[h.Name] = repo.Ref("latest")
+	}
+	before := hostState(t, target)
+	rel := strings.TrimPrefix(target, "/")
+	for _, b := range backendsFor("export") {
+		ownApplier := b.name == "api" || b.name == "crane"
+		for _, h := range hostile {
+			t.Run(b.name+"/"+h.Name, func(t *testing.T) {
+				s := b.sandbox(t)
+				dest := filepath.Join(s.dir, "rootfs")
+				r := s.ocix(t, "--backend", b.name, "export", "-q", refs[h.Name], dest)
+				unchanged(t, target, before)
+				switch {
+				case r.code != 0 && (h.Refused || !ownApplier):
+					oneLineNaming(t, "export of a hostile image", r)
+					nothingAt(t, dest)
+					return
+				case r.code != 0:
+					t.Fatalf("export: %s", r)
+				case h.Refused && ownApplier:
+					t.Fatalf("ocix exported the hostile image %s, which its applier must refuse", h.Name)
+				}
+				hostileTree(t, dest, h, b.name == "api")
+			})
+		}
+		// --include through hostile symlinks: /abs leads to the target,
+		// inside the export.
+		t.Run(b.name+"/include", func(t *testing.T) {
+			s := b.sandbox(t)
+			dest := filepath.Join(s.dir, "rootfs")
+			r := s.ocix(t, "--backend", b.name, "export", "-q", "--include", "/abs", refs["escape"], dest)
+			unchanged(t, target, before)
+			if r.code != 0 {
+				t.Fatalf("export: %s", r)
+			}
+			if got := readIn(t, dest, rel+"/pwned"); got != "1" {
+				t.Errorf("%s/pwned: %q, want what the layer wrote through /abs", rel, got)
+			}
+		})
+	}
+}
+
+// hostTarget makes the host directory the hostile images aim at: a file,
+// a directory with a file, a symlink.
+func hostTarget(t *testing.T) string {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "target")
+	for _, err := range []error{
+		os.MkdirAll(filepath.Join(target, "dir"), 0o755),
+		os.WriteFile(filepath.Join(target, "file"), []byte("host file\n"), 0o644),
+		os.WriteFile(filepath.Join(target, "dir", "x"), []byte("host x\n"), 0o644),
+		os.Symlink("file", filepath.Join(target, "link")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return target
+}
+
+// hostPath is what a test sees of one host path: its tree entry and the
+// times a write, chmod, chown, xattr or link would change.
+type hostPath struct {
+	entry        tree.Entry
+	mtime, ctime unix.Timespec
+}
+
+func hostState(t *testing.T, dir string) map[string]hostPath {
+	t.Helper()
+	m, err := tree.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]hostPath{}
+	for p, e := range m {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dir, p), &st); err != nil {
+			t.Fatal(err)
+		}
+		out[p] = hostPath{entry: e, mtime: st.Mtim, ctime: st.Ctim}
+	}
+	return out
+}
+
+// unchanged checks that the host directory is as before.
+func unchanged(t *testing.T, dir string, before map[string]hostPath) {
+	t.Helper()
+	after := hostState(t, dir)
+	for p, a := range after {
+		if b, ok := before[p]; !ok {
+			t.Errorf("host %s%s appeared", dir, p)
+		} else if !reflect.DeepEqual(a, b) {
+			t.Errorf("host %s%s changed: %+v -> %+v", dir, p, b, a)
+		}
+	}
+	for p := range before {
+		if _, ok := after[p]; !ok {
+			t.Errorf("host %s%s was removed", dir, p)
+		}
+	}
+}
+
+// readIn reads rel inside root one component at a time (os.Root), since
+// rel may be longer than a path the kernel takes at once.
+func readIn(t *testing.T, root, rel string) string {
+	t.Helper()
+	f, err := os.OpenInRoot(root, rel)
+	if err != nil {
+		return "missing: " + err.Error()
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// hostileTree checks a successful export of h: its files, what it must
+// not hold, its device nodes and holes, and the extended attributes a root
+// filesystem export does not carry. own says the export went through no
+// engine, so every attribute ocix keeps is there.
+func hostileTree(t *testing.T, dest string, h images.Hostile, own bool) {
+	t.Helper()
+	for p, want := range h.Files {
+		if got := readIn(t, dest, p); got != want {
+			t.Errorf("%.80s: %.80q, want %q", p, got, want)
+		}
+	}
+	for _, p := range h.Absent {
+		if _, err := os.Lstat(filepath.Join(dest, p)); err == nil {
+			t.Errorf("%s is in the export", p)
+		}
+	}
+	for _, p := range h.Blocks {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dest, p), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK || st.Rdev != unix.Mkdev(8, 0) {
+			t.Errorf("%s: mode %#o rdev %#x (%v), want block device 8:0", p, st.Mode, st.Rdev, err)
+		}
+	}
+	for _, p := range h.Holes {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dest, p), &st); err != nil || st.Size != images.HostileSparseSize || st.Blocks*512 > 1<<20 {
+			t.Errorf("%s: %d bytes, %d allocated (%v); want %d, nearly all holes", p, st.Size, st.Blocks*512, err, images.HostileSparseSize)
+		}
+	}
+	if h.Name != "xattrs" {
+		return
+	}
+	x, err := tree.Xattrs(filepath.Join(dest, "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range x {
+		if strings.HasPrefix(k, "trusted.") || k == "security.selinux" {
+			t.Errorf("x carries %s, which a root filesystem export drops", k)
+		}
+	}
+	if own && (x["user.keep"] != "kept" || x["security.capability"] == "") {
+		t.Errorf("x: xattrs %q, want user.keep and security.capability kept", x)
+	}
+}
