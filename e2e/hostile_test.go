@@ -20,10 +20,16 @@ import (
 // TestHostileImages exports every hostile image (images.HostileImages)
 // with every export backend. The images aim at a directory of this host;
 // after each export it must be as it was, and the export either fails in
-// one line, leaving nothing at its destination, or holds the right tree:
-// what the layers aimed at the host lands inside it. ocix's own applier
-// (the api and crane backends) must refuse what it refuses by design;
-// the engines apply layers their own way and may refuse more.
+// one line, leaving nothing at its destination, or succeeds. The api
+// backend applies the image's layers with ocix's applier: it must refuse
+// what the applier refuses and give exactly the tree the images say.
+// The other backends flatten the image their own way first (crane's
+// library, the engines' appliers) and ocix applies the flattened tar:
+// they may refuse more, or flatten otherwise (containerd 1.6 ignores an
+// opaque whiteout at the root; crane leaves out entries below symlinked
+// directories and cannot write GNU sparse entries again), so of their
+// trees the test checks what ocix's applier decides: holes for runs of
+// zeros and the extended attributes an export drops.
 func TestHostileImages(t *testing.T) {
 	w := need(t)
 	target := hostTarget(t)
@@ -44,7 +50,7 @@ func TestHostileImages(t *testing.T) {
 	before := hostState(t, target)
 	rel := strings.TrimPrefix(target, "/")
 	for _, b := range backendsFor("export") {
-		ownApplier := b.name == "api" || b.name == "crane"
+		layers := b.name == "api" // ocix's applier gets the image's own layers
 		for _, h := range hostile {
 			t.Run(b.name+"/"+h.Name, func(t *testing.T) {
 				s := b.sandbox(t)
@@ -52,16 +58,16 @@ func TestHostileImages(t *testing.T) {
 				r := s.ocix(t, "--backend", b.name, "export", "-q", refs[h.Name], dest)
 				unchanged(t, target, before)
 				switch {
-				case r.code != 0 && (h.Refused || !ownApplier):
+				case r.code != 0 && (h.Refused || !layers):
 					oneLineNaming(t, "export of a hostile image", r)
 					nothingAt(t, dest)
 					return
 				case r.code != 0:
 					t.Fatalf("export: %s", r)
-				case h.Refused && ownApplier:
+				case h.Refused && layers:
 					t.Fatalf("ocix exported the hostile image %s, which its applier must refuse", h.Name)
 				}
-				hostileTree(t, dest, h, b.name == "api")
+				hostileTree(t, dest, h, layers)
 			})
 		}
 		// --include through hostile symlinks: /abs leads to the target,
@@ -71,11 +77,16 @@ func TestHostileImages(t *testing.T) {
 			dest := filepath.Join(s.dir, "rootfs")
 			r := s.ocix(t, "--backend", b.name, "export", "-q", "--include", "/abs", refs["escape"], dest)
 			unchanged(t, target, before)
-			if r.code != 0 {
+			switch {
+			case r.code != 0 && !layers:
+				oneLineNaming(t, "export of a hostile image", r)
+				nothingAt(t, dest)
+			case r.code != 0:
 				t.Fatalf("export: %s", r)
-			}
-			if got := readIn(t, dest, rel+"/pwned"); got != "1" {
-				t.Errorf("%s/pwned: %q, want what the layer wrote through /abs", rel, got)
+			case layers:
+				if got := readIn(t, dest, rel+"/pwned"); got != "1" {
+					t.Errorf("%s/pwned: %q, want what the layer wrote through /abs", rel, got)
+				}
 			}
 		})
 	}
@@ -157,12 +168,35 @@ func readIn(t *testing.T, root, rel string) string {
 	return string(b)
 }
 
-// hostileTree checks a successful export of h: its files, what it must
-// not hold, its device nodes and holes, and the extended attributes a root
-// filesystem export does not carry. own says the export went through no
-// engine, so every attribute ocix keeps is there.
-func hostileTree(t *testing.T, dest string, h images.Hostile, own bool) {
+// hostileTree checks a successful export of h: the holes and the
+// extended attributes a root filesystem export does not carry; and, when
+// ocix applied the image's own layers, its files, what it must not hold,
+// its device nodes and the attributes it keeps.
+func hostileTree(t *testing.T, dest string, h images.Hostile, layers bool) {
 	t.Helper()
+	for _, p := range h.Holes {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(dest, p), &st); err != nil || st.Size != images.HostileSparseSize || st.Blocks*512 > 1<<20 {
+			t.Errorf("%s: %d bytes, %d allocated (%v); want %d, nearly all holes", p, st.Size, st.Blocks*512, err, images.HostileSparseSize)
+		}
+	}
+	if h.Name == "xattrs" {
+		x, err := tree.Xattrs(filepath.Join(dest, "x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range x {
+			if strings.HasPrefix(k, "trusted.") || k == "security.selinux" {
+				t.Errorf("x carries %s, which a root filesystem export drops", k)
+			}
+		}
+		if layers && (x["user.keep"] != "kept" || x["security.capability"] == "") {
+			t.Errorf("x: xattrs %q, want user.keep and security.capability kept", x)
+		}
+	}
+	if !layers {
+		return
+	}
 	for p, want := range h.Files {
 		if got := readIn(t, dest, p); got != want {
 			t.Errorf("%.80s: %.80q, want %q", p, got, want)
@@ -178,26 +212,5 @@ func hostileTree(t *testing.T, dest string, h images.Hostile, own bool) {
 		if err := unix.Lstat(filepath.Join(dest, p), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFBLK || st.Rdev != unix.Mkdev(8, 0) {
 			t.Errorf("%s: mode %#o rdev %#x (%v), want block device 8:0", p, st.Mode, st.Rdev, err)
 		}
-	}
-	for _, p := range h.Holes {
-		var st unix.Stat_t
-		if err := unix.Lstat(filepath.Join(dest, p), &st); err != nil || st.Size != images.HostileSparseSize || st.Blocks*512 > 1<<20 {
-			t.Errorf("%s: %d bytes, %d allocated (%v); want %d, nearly all holes", p, st.Size, st.Blocks*512, err, images.HostileSparseSize)
-		}
-	}
-	if h.Name != "xattrs" {
-		return
-	}
-	x, err := tree.Xattrs(filepath.Join(dest, "x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k := range x {
-		if strings.HasPrefix(k, "trusted.") || k == "security.selinux" {
-			t.Errorf("x carries %s, which a root filesystem export drops", k)
-		}
-	}
-	if own && (x["user.keep"] != "kept" || x["security.capability"] == "") {
-		t.Errorf("x: xattrs %q, want user.keep and security.capability kept", x)
 	}
 }

@@ -91,7 +91,7 @@ func HostileImages(target string) ([]Hostile, error) {
 			layers: [][]node{
 				{symlink("abs", target), symlink("up", up), symlink("rel", up+rel)},
 				{file("abs/pwned", "1", 0o644), file("up/"+rel+"/pwned2", "2", 0o644), file("rel/pwned3", "3", 0o644),
-					whiteout("abs/file"), whiteout("rel/dir"), file("rel/.wh..wh..opq", "", 0o644)},
+					whiteout("abs/file"), whiteout("rel/dir"), whiteout("up/" + rel + "/link")},
 			}},
 		{h: Hostile{Name: "dotdot", Refused: true, Absent: []string{"pwned"}},
 			layers: [][]node{{file(up+rel+"/pwned", "1", 0o644)}}},
