@@ -61,6 +61,7 @@ func TestHostileImages(t *testing.T) {
 				case r.code != 0 && (h.Refused || !layers):
 					oneLineNaming(t, "export of a hostile image", r)
 					nothingAt(t, dest)
+					t.Logf("refused: %s", strings.TrimSpace(r.stderr))
 					return
 				case r.code != 0:
 					t.Fatalf("export: %s", r)
