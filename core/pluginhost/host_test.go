@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -165,9 +166,7 @@ func TestWrongProtocolIsSkippedForTheNextCandidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	if _, err := b.(core.TagLister).ListTags(context.Background(), core.TagsRequest{}); err != nil {
-		t.Fatal(err)
-	}
+	wantKitTags(t, b)
 	want := "skipping plugin " + bad + ": it speaks plugin protocol 99, this ocix speaks 1"
 	if len(*warnings) != 1 || (*warnings)[0] != want {
 		t.Fatalf("warnings %q, want %q", *warnings, want)
@@ -320,7 +319,16 @@ func TestDeepTmpdirStillGivesShortSocketPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	if _, err := b.(core.TagLister).ListTags(context.Background(), core.TagsRequest{}); err != nil {
-		t.Fatal(err)
+	wantKitTags(t, b)
+}
+
+// wantKitTags asserts that b, the testkit plugin in "tags" mode with its
+// default count, answers with its three tags: the call went through the
+// plugin, not just without an error.
+func wantKitTags(t *testing.T, b core.Backend) {
+	t.Helper()
+	tags, err := b.(core.TagLister).ListTags(context.Background(), core.TagsRequest{})
+	if want := []string{"tag-0", "tag-1", "tag-2"}; err != nil || !slices.Equal(tags, want) {
+		t.Fatalf("tags %q, %v; want %q", tags, err, want)
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/ocix/ocix/internal/testenv"
 )
 
 // benchLayers are the benchmark image's layers, made of this machine's
@@ -60,7 +62,7 @@ var benchImage = sync.OnceValues(func() ([]v1.Layer, error) {
 func BenchmarkExport(b *testing.B) {
 	layers, err := benchImage()
 	if err != nil {
-		b.Skipf("cannot build the benchmark image from this machine's files: %v", err)
+		testenv.Missing(b, "cannot build the benchmark image from this machine's files: %v", err)
 	}
 	img := imageOf(b, amd64, layers...)
 	_, ep := testRegistry(b, nil)

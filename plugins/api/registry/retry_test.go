@@ -81,17 +81,28 @@ func TestRetriesExhausted(t *testing.T) {
 	if n := len(reqs.all()); n != 4 {
 		t.Errorf("%d requests, want 4: the first and 3 retries", n)
 	}
-	// Backoff grows: each wait within [d/2, d) of 200ms doubled.
+	// Backoff grows: each wait within its documented window.
 	waits := c.recordedWaits()
 	if len(waits) != 3 {
 		t.Fatalf("waits %v, want 3", waits)
 	}
 	for i, w := range waits {
-		d := firstBackoff << i
-		if w < d/2 || w >= d {
-			t.Errorf("wait %d is %s, want in [%s, %s)", i, w, d/2, d)
+		if b := backoffWindows[i]; w < b.lo || w >= b.hi {
+			t.Errorf("wait %d is %s, want in [%s, %s)", i, w, b.lo, b.hi)
 		}
 	}
+}
+
+// backoffWindows are the waits before retries 1, 2, …, written out as
+// the documentation states them (200ms doubled at each retry, at most 5s,
+// less up to half at random), not computed with the code's formula.
+var backoffWindows = []struct{ lo, hi time.Duration }{
+	{100 * time.Millisecond, 200 * time.Millisecond},
+	{200 * time.Millisecond, 400 * time.Millisecond},
+	{400 * time.Millisecond, 800 * time.Millisecond},
+	{800 * time.Millisecond, 1600 * time.Millisecond},
+	{1600 * time.Millisecond, 3200 * time.Millisecond},
+	{2500 * time.Millisecond, 5 * time.Second}, // 6.4s capped at 5s
 }
 
 func TestRetryAfterBeyondCap(t *testing.T) {
@@ -213,13 +224,21 @@ func TestRetryAfterHeader(t *testing.T) {
 	}
 }
 
+// TestBackoffBounds checks every wait against its documented window, and
+// that the jitter is real: the waits of one retry are not all equal.
 func TestBackoffBounds(t *testing.T) {
-	for n := range 20 {
-		d := min(firstBackoff<<min(n, 8), maxBackoff)
+	for n := range 64 {
+		b := backoffWindows[min(n, len(backoffWindows)-1)]
+		seen := map[time.Duration]bool{}
 		for range 50 {
-			if w := backoff(n); w < d/2 || w >= d {
-				t.Fatalf("backoff(%d) = %s, want in [%s, %s)", n, w, d/2, d)
+			w := backoff(n)
+			if w < b.lo || w >= b.hi {
+				t.Fatalf("backoff(%d) = %s, want in [%s, %s)", n, w, b.lo, b.hi)
 			}
+			seen[w] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("backoff(%d) gave one value 50 times: no jitter", n)
 		}
 	}
 }

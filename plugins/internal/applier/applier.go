@@ -80,6 +80,9 @@ type Applier struct {
 	br         *bufio.Reader // reused; tar headers are read 512 bytes at a time
 	buf        []byte        // reused file copy buffer
 	finished   bool
+	done       <-chan struct{} // the current Apply's ctx.Done(), checked while copying
+	limits     limits          // zero: the bounds of bounds.go
+	used       used
 }
 
 // New returns an Applier for root, an existing directory. The directory
@@ -125,6 +128,8 @@ func (a *Applier) Apply(ctx context.Context, layer io.Reader) (Stats, error) {
 	a.upper.reset()
 	tr := tar.NewReader(a.br)
 	done := ctx.Done()
+	a.done = done
+	defer func() { a.done = nil }()
 	for {
 		select {
 		case <-done:
@@ -139,7 +144,13 @@ func (a *Applier) Apply(ctx context.Context, layer io.Reader) (Stats, error) {
 			return st, fmt.Errorf("reading layer: %w", err)
 		}
 		st.Entries++
+		if err := a.countEntry(); err != nil {
+			return st, err
+		}
 		if err := a.entry(hdr, tr, &st); err != nil {
+			if err == errCancelled {
+				return st, ctx.Err()
+			}
 			return st, fmt.Errorf("layer entry %q: %w", hdr.Name, err)
 		}
 	}

@@ -12,17 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("this test needs root")
-		}
-		t.Skip("this test needs root")
-	}
-}
+	"github.com/ocix/ocix/internal/testenv"
+)
 
 func TestWhiteouts(t *testing.T) {
 	root := t.TempDir()
@@ -142,7 +134,7 @@ func TestHardLinkErrors(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	root := t.TempDir()
 	t1 := time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC)
 	l1 := layer(t,
@@ -337,7 +329,7 @@ func TestNoFdLeak(t *testing.T) {
 	count := func() int {
 		fds, err := os.ReadDir("/proc/self/fd")
 		if err != nil {
-			t.Skip("no /proc/self/fd")
+			testenv.Missing(t, "no /proc/self/fd: %v", err)
 		}
 		return len(fds)
 	}

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/ocix/ocix/internal/testenv"
 )
 
 // benchDir is where the benchmarks extract: a tmpfs, so that they measure
@@ -33,7 +35,7 @@ func benchLayer(b *testing.B) (string, int64) {
 		return p, fi.Size()
 	}
 	if fi, err := os.Stat(benchDir); err != nil || !fi.IsDir() {
-		b.Skipf("%s (tmpfs) is not available", benchDir)
+		testenv.Missing(b, "%s (tmpfs) is not available", benchDir)
 	}
 	dst, err := os.CreateTemp(benchDir, "applier-bench-*.tar")
 	if err != nil {
@@ -148,7 +150,7 @@ func applyFile(b *testing.B, root, layerPath string) {
 func BenchmarkTarX(b *testing.B) {
 	tarBin, err := exec.LookPath("tar")
 	if err != nil {
-		b.Skip("tar is not installed")
+		testenv.Missing(b, "GNU tar is not installed: %v", err)
 	}
 	p, size := benchLayer(b)
 	b.SetBytes(size)

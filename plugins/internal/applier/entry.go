@@ -2,6 +2,7 @@ package applier
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 
@@ -84,6 +85,9 @@ func (a *Applier) mkdir(pfd int, base, name string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
+	if err := a.countDirMeta(name, &m); err != nil {
+		return err
+	}
 	a.dirMeta[name] = m
 	return nil
 }
@@ -104,6 +108,10 @@ func (a *Applier) writeFile(pfd int, base, name string, hdr *tar.Header, r io.Re
 	if hdr.Size > 0 {
 		err = a.copyData(fd, r)
 	}
+	if err == nil && hdr.Size > 0 {
+		// The file ends in a hole: the size is set, not written.
+		err = unix.Ftruncate(fd, hdr.Size)
+	}
 	if err == nil {
 		err = a.setFd(fd, &m, name, false)
 	}
@@ -114,9 +122,28 @@ func (a *Applier) writeFile(pfd int, base, name string, hdr *tar.Header, r io.Re
 }
 
 // copyData copies the entry's content into fd through the reused buffer.
+// A read that is all zeros is skipped over, leaving a hole, as GNU tar
+// and cp do for sparse files: a sparse entry, or a layer of compressed
+// zeros, takes no disk. The caller sets the size at the end. Between
+// reads it checks the Apply's context, so that one huge entry can still
+// be cancelled.
 func (a *Applier) copyData(fd int, r io.Reader) error {
 	for {
+		select {
+		case <-a.done:
+			return errCancelled
+		default:
+		}
 		n, rerr := r.Read(a.buf)
+		if err := a.countContent(int64(n)); err != nil {
+			return err
+		}
+		if n > 0 && allZero(a.buf[:n]) {
+			if _, err := unix.Seek(fd, int64(n), io.SeekCurrent); err != nil {
+				return err
+			}
+			n = 0
+		}
 		for off := 0; off < n; {
 			w, err := unix.Write(fd, a.buf[off:n])
 			switch {
@@ -137,6 +164,10 @@ func (a *Applier) copyData(fd int, r io.Reader) error {
 		}
 	}
 }
+
+// errCancelled is what copyData returns when the Apply's context ends in
+// the middle of an entry; Apply reports the context's own error.
+var errCancelled = errors.New("cancelled")
 
 // symlink makes a symlink. Its target is data: it is never followed here.
 func (a *Applier) symlink(pfd int, base, name string, hdr *tar.Header) error {

@@ -1,7 +1,9 @@
 package applier
 
 import (
+	"archive/tar"
 	"errors"
+	"io"
 	"path"
 	"reflect"
 	"strings"
@@ -15,8 +17,12 @@ import (
 // "type|name|arg", and "-" between layers; "@S" stands for the absolute
 // path of the sentinel directory beside the root. Types: f file (arg is
 // the content), d directory, l symlink and h hard link (arg is the
-// target), p fifo, c character device 1:3, m a file with hostile metadata
-// (setuid, another owner, an xattr).
+// target), p fifo, c character device 1:3, b block device 8:0, m a file
+// with hostile metadata (setuid, another owner, an xattr), x a file with
+// the extended attribute named arg, g a file in GNU format (long names in
+// GNU long-name headers; arg is the content); and i|PATH adds PATH to
+// Options.Include. The corpus in
+// testdata/fuzz/FuzzApply holds more seeds.
 //
 // Run it where a write that escaped would fail loudly, e.g.
 //
@@ -51,13 +57,13 @@ func FuzzApply(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, input string) {
 		w := newWorld(t)
-		layers, names, ok := decodeFuzz(t, input, w.sentinel)
+		layers, include, names, ok := decodeFuzz(t, input, w.sentinel)
 		if !ok {
 			t.Skip()
 		}
 		host := hostState(names)
 		before := snapshot(t, w.base, w.root)
-		_, err := applyAll(w.root, Options{}, layers...)
+		_, err := applyAll(w.root, Options{Include: include}, layers...)
 		if errors.Is(err, unix.EROFS) {
 			t.Fatalf("a write reached a read-only filesystem outside the root: %v", err)
 		}
@@ -77,11 +83,12 @@ func FuzzApply(f *testing.F) {
 	})
 }
 
-// decodeFuzz builds the layers; it returns false for inputs too big to be
-// worth a run. names are every name and target in the input.
-func decodeFuzz(t *testing.T, input, sentinel string) (layers [][]byte, names []string, ok bool) {
+// decodeFuzz builds the layers and the include list; it returns false for
+// inputs too big to be worth a run. names are every name and target in
+// the input.
+func decodeFuzz(t *testing.T, input, sentinel string) (layers [][]byte, include, names []string, ok bool) {
 	if len(input) > 4096 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	var cur []tent
 	for line := range strings.Lines(strings.ReplaceAll(input, "@S", sentinel)) {
@@ -98,6 +105,11 @@ func decodeFuzz(t *testing.T, input, sentinel string) (layers [][]byte, names []
 		}
 		var e tent
 		switch typ[0] {
+		case 'i':
+			if _, err := cleanName(name); err == nil {
+				include = append(include, name)
+			}
+			continue
 		case 'f':
 			e = reg(name, arg)
 		case 'd':
@@ -112,6 +124,12 @@ func decodeFuzz(t *testing.T, input, sentinel string) (layers [][]byte, names []
 			e = chr(name, 1, 3)
 		case 'm':
 			e = reg(name, arg).perm(0o4777).owner(1234, 1234).xattr("user.pwn", "1")
+		case 'b':
+			e = blk(name, 8, 0)
+		case 'x':
+			e = reg(name, "x").xattr(arg, "v")
+		case 'g':
+			e = reg(name, arg).gnu()
 		default:
 			continue
 		}
@@ -121,13 +139,19 @@ func decodeFuzz(t *testing.T, input, sentinel string) (layers [][]byte, names []
 		cur = append(cur, e)
 		names = append(names, name, arg)
 	}
-	return append(layers, layer(t, cur...)), names, true
+	return append(layers, layer(t, cur...)), include, names, true
 }
 
 // validTarName reports whether archive/tar can write the entry: it refuses
-// trailing slashes on anything but directories.
+// trailing slashes on anything but directories, PAX records it cannot
+// encode, names a GNU header cannot hold.
 func validTarName(e tent) bool {
-	return e.hdr.Typeflag == 'd' || !strings.HasSuffix(e.hdr.Name, "/")
+	if e.hdr.Typeflag != 'd' && strings.HasSuffix(e.hdr.Name, "/") {
+		return false
+	}
+	h := e.hdr
+	h.Size = int64(len(e.body))
+	return tar.NewWriter(io.Discard).WriteHeader(&h) == nil
 }
 
 // hostState records the host paths an escaping write could reach through

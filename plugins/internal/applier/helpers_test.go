@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ocix/ocix/internal/testenv"
 )
 
 // t0 is the mtime of every test entry unless one is given.
@@ -239,7 +241,7 @@ func (w want) other(p string) want        { w.notSame = p; return w }
 // map (which must list every path but the root, unless it lists ".").
 func checkTree(t *testing.T, root string, golden map[string]want) {
 	t.Helper()
-	requireRoot(t) // owners are those of the tar
+	testenv.RequireRoot(t) // owners are those of the tar
 	got := snapshot(t, root, "")
 	if _, ok := golden["."]; !ok {
 		delete(got, ".")

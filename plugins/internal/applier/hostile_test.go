@@ -53,6 +53,13 @@ var canaries = []string{"/ocix-canary", "/etc/ocix-canary", "/tmp/ocix-canary"}
 // must not exist. It returns the world and Apply's error.
 func hostile(t *testing.T, layers func(w world) [][]byte) (world, error) {
 	t.Helper()
+	w, _, err := hostileWith(t, Options{}, layers)
+	return w, err
+}
+
+// hostileWith is hostile with options; it also returns the warnings.
+func hostileWith(t *testing.T, opts Options, layers func(w world) [][]byte) (world, []string, error) {
+	t.Helper()
 	w := newWorld(t)
 	for _, c := range canaries {
 		if _, err := os.Lstat(c); !isNotExist(err) {
@@ -60,7 +67,7 @@ func hostile(t *testing.T, layers func(w world) [][]byte) (world, error) {
 		}
 	}
 	before := snapshot(t, w.base, w.root)
-	_, err := applyAll(w.root, Options{}, layers(w)...)
+	warns, err := applyAll(w.root, opts, layers(w)...)
 	after := snapshot(t, w.base, w.root)
 	if !reflect.DeepEqual(before, after) {
 		for p, n := range after {
@@ -83,7 +90,7 @@ func hostile(t *testing.T, layers func(w world) [][]byte) (world, error) {
 	if fi, lerr := os.Lstat(w.root); lerr != nil || !fi.IsDir() {
 		t.Errorf("root is no longer a directory: %v", lerr)
 	}
-	return w, err
+	return w, warns, err
 }
 
 // in asserts that path (relative to root) exists with the given content.

@@ -71,10 +71,11 @@ func (a *Applier) setFd(fd int, m *meta, name string, dir bool) error {
 			return fmt.Errorf("chmod: %w", err)
 		}
 	}
-	for _, x := range m.xattrs {
-		if err := a.xattrErr(unix.Fsetxattr(fd, x.name, []byte(x.value), 0), name, x.name); err != nil {
-			return err
-		}
+	err := a.setXattrs(m, name, func(attr, value string) error {
+		return unix.Fsetxattr(fd, attr, []byte(value), 0)
+	})
+	if err != nil {
+		return err
 	}
 	if err := futimens(fd, &m.times); err != nil {
 		return fmt.Errorf("setting times: %w", err)
@@ -98,13 +99,13 @@ func (a *Applier) setAt(pfd int, base string, m *meta, name string, symlink bool
 			return fmt.Errorf("chmod: %w", err)
 		}
 	}
-	for _, x := range m.xattrs {
-		// lsetxattr does not follow the last component; the magic link
-		// names pfd itself.
-		err := unix.Lsetxattr(procFd(pfd)+"/"+base, x.name, []byte(x.value), 0)
-		if err := a.xattrErr(err, name, x.name); err != nil {
-			return err
-		}
+	// lsetxattr does not follow the last component; the magic link names
+	// pfd itself.
+	err := a.setXattrs(m, name, func(attr, value string) error {
+		return unix.Lsetxattr(procFd(pfd)+"/"+base, attr, []byte(value), 0)
+	})
+	if err != nil {
+		return err
 	}
 	if err := unix.UtimesNanoAt(pfd, base, m.times[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fmt.Errorf("setting times: %w", err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ocix/ocix/internal/testenv"
 )
 
 const notRootEnv = "APPLIER_NOT_ROOT_DIR"
@@ -21,7 +23,7 @@ func TestNotRoot(t *testing.T) {
 		notRootChild(t, dir)
 		return
 	}
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	base := t.TempDir()
 	bin := filepath.Join(base, "applier.test")
 	root := filepath.Join(base, "root")

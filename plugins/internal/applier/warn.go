@@ -12,6 +12,7 @@ const (
 	warnChown                        // root, but the kernel refused an owner (user namespace)
 	warnDevice                       // device node not permitted
 	warnXattr                        // extended attribute refused by the filesystem
+	warnXattrDropped                 // extended attribute a root filesystem does not carry (keepXattr)
 	warnType                         // entry of a type that has no meaning here
 	warnLinkExcluded                 // hard link whose target Include left out
 	warnWhiteoutDir                  // entry below a whiteout-named directory
@@ -24,6 +25,7 @@ var warnFormats = [numWarnKinds]string{
 	warnChown:        "could not set the owner of %d entries (ids not mapped in this user namespace?); first: %s",
 	warnDevice:       "%d device nodes not created (not permitted; not running as root?); first: %s",
 	warnXattr:        "%d extended attributes not set (refused by the filesystem); first: %s",
+	warnXattrDropped: "%d extended attributes dropped (trusted.*, security.* but security.capability, system.* but POSIX ACLs: a root filesystem export does not carry them); first: %s",
 	warnType:         "%d entries of unsupported types skipped; first: %s",
 	warnLinkExcluded: "%d hard links skipped because their targets are not included; first: %s",
 	warnWhiteoutDir:  "%d entries below whiteout-named directories skipped; first: %s",

@@ -1,0 +1,5 @@
+//go:build !race
+
+package applier
+
+const raceEnabled = false
