@@ -217,19 +217,11 @@ func (s *sandbox) ocix(t *testing.T, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd, stdout, stderr := s.command(ctx, args...)
-	err := cmd.Run()
 	var exit *exec.ExitError
-	code := 0
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-	case err != nil:
+	if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
 		t.Fatalf("ocix %v: %v", args, err)
 	}
-	return result{code, stdout.String(), stderr.String()}
+	return result{exitCode(cmd), stdout.String(), stderr.String()}
 }
 
 // lines splits output into its non-empty lines.
@@ -260,4 +252,13 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// exitCode is a finished command's exit code, 128+N when killed by
+// signal N, as a shell reports it.
+func exitCode(cmd *exec.Cmd) int {
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return cmd.ProcessState.ExitCode()
 }

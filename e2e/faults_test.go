@@ -3,14 +3,9 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,12 +17,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
-	"github.com/ocix/ocix/core/tree"
 	"github.com/ocix/ocix/e2e/front"
-	"github.com/ocix/ocix/e2e/images"
 )
 
 // The fault suite: each fault e2e/front injects, before the real
@@ -215,90 +205,11 @@ func (r *faultRun) listenStorage(rules ...front.Rule) *front.Storage {
 	return s
 }
 
-// faultImage is the image the export runs fetch: the rules image without
-// the hard-link quirk (which every backend exports exactly), with a 4 MiB
-// layer on top.
-type faultImage struct {
-	ref  string
-	bulk string
-	want tree.Manifest
-}
-
 var (
 	faultOnce   sync.Once
 	faultImg    *faultImage
 	faultImgErr error
 )
-
-func pushFaultImage(w *world) (*faultImage, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	base, err := images.RulesWithoutQuirk(hostArch)
-	if err != nil {
-		return nil, err
-	}
-	bulk, err := images.Bulk(faultBulkSize)
-	if err != nil {
-		return nil, err
-	}
-	layers, err := bulk.Layers()
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(base, layers[0])
-	if err != nil {
-		return nil, err
-	}
-	repo := images.Repository{Host: w.v3.Host, Name: "faults/multi"}
-	if err := images.Push(ctx, repo, "latest", img); err != nil {
-		return nil, err
-	}
-	d, err := layers[0].Digest()
-	if err != nil {
-		return nil, err
-	}
-	want := images.RulesExpected(hostArch, false)
-	if err := addLayerEntries(want, layers[0]); err != nil {
-		return nil, err
-	}
-	return &faultImage{ref: "faults/multi:latest", bulk: d.String(), want: want}, nil
-}
-
-// addLayerEntries adds the directories and files of an uncompressed
-// layer, applied on top, to want.
-func addLayerEntries(want tree.Manifest, l v1.Layer) error {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		p := "/" + strings.Trim(h.Name, "/")
-		e := tree.Entry{Path: p, Mode: fs.FileMode(h.Mode) & fs.ModePerm, UID: h.Uid, GID: h.Gid}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			e.Type = "dir"
-		case tar.TypeReg:
-			sum := sha256.New()
-			n, err := io.Copy(sum, tr)
-			if err != nil {
-				return err
-			}
-			e.Type, e.Size, e.Digest = "file", n, "sha256:"+hex.EncodeToString(sum.Sum(nil))
-		default:
-			return fmt.Errorf("the bulk layer holds %s of type %c", h.Name, h.Typeflag)
-		}
-		want[p] = e
-	}
-}
 
 // faultRows are the fault cases' names, the table's rows in order.
 func faultRows() []string {
@@ -489,23 +400,6 @@ func judge(w *world, s *sandbox, op string, res result, hung bool, bound time.Du
 	return survived, ""
 }
 
-// treeDiff is how the tree at root differs from want, at most a few
-// differences; "" when it does not.
-func treeDiff(root string, want tree.Manifest) string {
-	got, err := tree.Scan(root)
-	if err != nil {
-		return err.Error()
-	}
-	var diffs []string
-	for _, d := range tree.Diff(want, got) {
-		diffs = append(diffs, d.String())
-	}
-	if len(diffs) > 3 {
-		diffs = append(diffs[:3], fmt.Sprintf("and %d more", len(diffs)-3))
-	}
-	return strings.Join(diffs, "; ")
-}
-
 // leftovers lists what a run left that it must not have: at or beside
 // DEST, in the cache, in the stream, among the sandbox's sockets and
 // processes.
@@ -515,11 +409,8 @@ func leftovers(s *sandbox, op string, o outcome, stream, dest string) []string {
 		if _, err := os.Lstat(dest); o != survived && !errors.Is(err, fs.ErrNotExist) {
 			left = append(left, "DEST exists after a failure")
 		}
-		dir, base := filepath.Split(dest)
-		for _, pattern := range []string{base + ".ocix-*", "." + base + ".ocix-*"} {
-			if found, _ := filepath.Glob(filepath.Join(dir, pattern)); len(found) > 0 {
-				left = append(left, "temporary left beside DEST: "+filepath.Base(found[0]))
-			}
+		if found := tempsBeside(dest); len(found) > 0 {
+			left = append(left, "temporary left beside DEST: "+filepath.Base(found[0]))
 		}
 	}
 	if op == opStream && o != survived {
@@ -537,28 +428,4 @@ func leftovers(s *sandbox, op string, o outcome, stream, dest string) []string {
 		left = append(left, fmt.Sprintf("processes left: %v", pids))
 	}
 	return left
-}
-
-// sandboxProcesses lists the ocix processes (ocix, its plugins) still
-// running in the sandbox — its TMPDIR in their environment — after
-// waiting up to within for them to go.
-func sandboxProcesses(s *sandbox, within time.Duration) []string {
-	mark := []byte("\x00TMPDIR=" + filepath.Join(s.dir, "tmp") + "\x00")
-	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-		var found []string
-		procs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, p := range procs {
-			exe, err := os.Readlink(filepath.Join(p, "exe"))
-			if err != nil || !strings.HasPrefix(filepath.Base(exe), "ocix") {
-				continue
-			}
-			env, _ := os.ReadFile(filepath.Join(p, "environ"))
-			if bytes.Contains(append([]byte{0}, env...), mark) {
-				found = append(found, filepath.Base(exe)+" "+filepath.Base(p))
-			}
-		}
-		if len(found) == 0 || time.Now().After(deadline) {
-			return found
-		}
-	}
 }
