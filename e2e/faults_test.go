@@ -28,7 +28,8 @@ import (
 // one line (a clear failure). Anything else is wrong: a wrong result, no
 // end, an error of several lines, something left at DEST or beside it, a
 // stream that looks complete after a failure, a socket directory or a
-// plugin process left, credentials that reached the storage a registry
+// plugin process left, a fault that never fired, a redirect whose storage
+// got no request, credentials that reached the storage a registry
 // redirected to. The api's outcome is asserted; the others' must not be
 // wrong. Every run has --timeout: a backend whose tool would wait for a
 // stalled registry for ever (podman's service) ends in a clear failure.
@@ -147,7 +148,7 @@ var faultCases = []faultCase{
 			if op == opTags {
 				return nil
 			}
-			reset := front.ResetAfter(r.onBulk(op, 1), blobAt)
+			reset := r.also(front.ResetAfter(r.onBulk(op, 1), blobAt))
 			return front.RedirectBlobs(front.Target{}, r.listenStorage(reset.Rule))
 		}},
 }
@@ -160,6 +161,9 @@ type faultRun struct {
 	bulk    string         // the digest of the image's 4 MiB layer
 	storage *front.Storage // where a redirect sends blobs; nil without
 	fault   *front.Fault
+	// others are the faults injected besides fault (the storage's own):
+	// each must fire, as fault must.
+	others []*front.Fault
 	s       *sandbox
 	args    []string
 	dest    string
@@ -192,6 +196,12 @@ func (r *faultRun) at(op string, tags, blob int64) int64 {
 		return tags
 	}
 	return blob
+}
+
+// also records a fault injected besides the run's own, and returns it.
+func (r *faultRun) also(f *front.Fault) *front.Fault {
+	r.others = append(r.others, f)
+	return f
 }
 
 // listenStorage starts the storage of the run's redirect.
@@ -327,12 +337,22 @@ func (r *faultRun) prepare(t *testing.T, b *backend, op string) {
 	}
 }
 
-// judge tells a finished run's outcome, and why: something left behind or
-// credentials leaked make it wrong whatever it printed.
+// judge tells a finished run's outcome, and why: something left behind, a
+// fault that never fired, a redirect never followed or credentials leaked
+// make it wrong whatever it printed.
 func (r *faultRun) judge(op string, bound time.Duration) (outcome, string) {
 	o, why := judge(r.w, r.s, op, r.res, r.hung, bound, r.dest)
 	problems := leftovers(r.s, op, o, r.res.stdout, r.dest)
+	// A fault that never fired proves nothing: the run met no fault.
+	for i, f := range append([]*front.Fault{r.fault}, r.others...) {
+		if f.Hits() == 0 {
+			problems = append(problems, fmt.Sprintf("fault %d of the run never fired", i+1))
+		}
+	}
 	if r.storage != nil {
+		if r.storage.Requests() == 0 {
+			problems = append(problems, "the redirect's storage got no request")
+		}
 		if a := r.storage.Authorizations(); len(a) > 0 {
 			problems = append(problems, fmt.Sprintf("%d Authorization headers reached the storage", len(a)))
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocix/ocix/e2e/harness"
 	"github.com/ocix/ocix/e2e/images"
 )
 
@@ -217,10 +218,7 @@ func runEntrypoint(t *testing.T, r *runner) {
 // /dev/pts device, typed input arrives, a resize reaches the container.
 func runTerminal(t *testing.T, r *runner) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux not found: install tmux")
-		}
-		t.Skip("tmux not found: install tmux")
+		harness.Require(t, &harness.MissingError{What: "tmux not found", Fix: "install tmux"})
 	}
 	s := r.b.sandbox(t)
 	session := fmt.Sprintf("ocix-%s-%d", r.b.name, time.Now().UnixNano())
