@@ -164,9 +164,9 @@ type faultRun struct {
 	// others are the faults injected besides fault (the storage's own):
 	// each must fire, as fault must.
 	others []*front.Fault
-	s       *sandbox
-	args    []string
-	dest    string
+	s      *sandbox
+	args   []string
+	dest   string
 
 	res  result
 	hung bool
