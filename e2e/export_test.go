@@ -313,7 +313,7 @@ func exportCorruptBlob(t *testing.T, x *exporter) {
 			t.Errorf("export %v: the error does not say layer %s failed its digest: %s", args, layer, r.stderr)
 		}
 		if args[1] == "-" {
-			unfinished(t, r.stdout)
+			unfinished(t, r.stdout, "data/bulk")
 		}
 	}
 	nothingAt(t, dest)
