@@ -92,6 +92,14 @@ func TestInterrupt(t *testing.T) {
 			})
 		}
 		for _, b := range backendsFor("run") {
+			t.Run("run-pull/"+b.name, func(t *testing.T) {
+				for _, sig := range intrSignals {
+					for i := range intrRuns {
+						x, e := interruptRunPull(t, w, b, sig)
+						tl.record(t, sig.name+" run, pulling", b.name, i+1, x, e)
+					}
+				}
+			})
 			for _, m := range runModes {
 				t.Run("run-"+m.name+"/"+b.name, func(t *testing.T) {
 					for _, sig := range intrSignals {
@@ -190,6 +198,32 @@ func interruptExportStream(t *testing.T, b *backend, ref string, sig intrSignal)
 	}
 	e, seen := p.signal(sig.sig)
 	st.rest(p.stdout, &e)
+	leftBehind(t, b, s, seen, &e)
+	return x, e
+}
+
+// interruptRunPull signals ocix run while the registry holds the image's
+// layer after its first MiB (an engine is pulling it; for runc, the api
+// plugin filling the cache): there is no container yet to pass the signal
+// to, so the run ends with 130/143 within intrExit, one line, and leaves
+// nothing. An image of its own for every run, as for stopExportDir.
+func interruptRunPull(t *testing.T, w *world, b *backend, sig intrSignal) (expect, ending) {
+	x := expect{code: sig.code, as: clearFailure, line: "interrupted by " + sig.name, within: intrExit}
+	repo, layer := pushRandom(t, w, fmt.Sprintf("intr/pull-%s-%d", b.name, time.Now().UnixNano()), 2<<20)
+	stall := front.StallBody(front.Target{Kind: front.KindBlob, Reference: layer.String()}, 1<<20, front.Forever)
+	f := runFront(t, w, stall.Rule)
+	defer f.Close() // ends the stall
+	s := b.sandbox(t)
+	p := startOcix(t, s, "--backend", b.name, "run", "--network", "none", f.Addr+"/"+repo+":1", "--", "true")
+	p.collect()
+	if e, ok := p.underWay(stall.Stalled(), "fetched the layer"); !ok {
+		return x, e
+	}
+	time.Sleep(300 * time.Millisecond)
+	e, seen := p.signal(sig.sig)
+	if out := p.stdoutAfter(); out != "" {
+		e.problem("stdout %q", clip(out))
+	}
 	leftBehind(t, b, s, seen, &e)
 	return x, e
 }
