@@ -6,12 +6,10 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ocix/ocix/core"
-	"github.com/ocix/ocix/e2e/front"
 )
 
 // The docker backend runs the export and run suites against a private
@@ -69,42 +67,4 @@ func TestDockerWithoutDaemon(t *testing.T) {
 		exit:     1,
 		commands: [][]string{{"export", "127.0.0.1:1/some/image:1", filepath.Join(s.dir, "rootfs")}},
 	})
-}
-
-// Ctrl-C while the image of a run is being pulled: there is no container
-// to pass it to yet, so the run stops at once with 130, leaving nothing.
-func TestDockerRunInterruptedWhilePulling(t *testing.T) {
-	b := backendNamed(t, "docker")
-	w := need(t)
-	s := b.sandbox(t)
-	_, layer := pushRandom(t, w, "docker/pulling", 8<<20)
-	stall := front.StallBody(front.Target{Kind: front.KindBlob, Reference: layer.String()}, 1<<20, front.Forever)
-	f := listenFront(t, w, stall.Rule)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd, _, stderr := s.command(ctx, "--backend", "docker", "run", "--network", "none", f.Addr+"/docker/pulling:1", "--", "true")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	select {
-	case <-stall.Stalled():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the run never fetched the layer: %s", stderr)
-	}
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	cmd.Wait()
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("ocix took %v to exit", took)
-	}
-	if code := exitCode(cmd); code != 130 {
-		t.Errorf("want exit 130; exit %d: %s", code, stderr)
-	}
-	if left := b.leftovers(t); len(left) != 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
-	if dirs := s.socketDirs(); len(dirs) != 0 {
-		t.Errorf("socket directories left: %v", dirs)
-	}
 }

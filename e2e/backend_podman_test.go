@@ -263,47 +263,6 @@ func TestPodmanExportLeavesNoContainer(t *testing.T) {
 	}
 }
 
-// Ctrl-C while `ocix run` pulls (every blob stalls half way): the run
-// aborts within 2 s with 130, as a command killed by SIGINT, and nothing
-// is left. On a service of its own, whose store has none of the layers.
-func TestPodmanRunInterruptedWhilePulling(t *testing.T) {
-	w := need(t)
-	ref := runnable(t)
-	harness.Require(t, buildPodmanPlugin())
-	svc := startBarePodman(t)
-	stall := front.StallBody(front.Target{Kind: front.KindBlob}, 512, front.Forever)
-	f := listenFront(t, w, stall.Rule)
-	s := newSandbox(t)
-	s.set("CONTAINER_HOST=unix://" + svc.socket)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd, _, stderr := s.command(ctx, "--backend", "podman", "run", "--network", "none", f.Addr+"/"+strings.SplitN(ref, "/", 2)[1], "--", "true")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-stall.Stalled():
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the pull never fetched a blob: %s", stderr)
-	}
-	plugins := childPids(cmd.Process.Pid)
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	cmd.Wait()
-	took := time.Since(start)
-	t.Logf("exit %d after %v: %q", exitCode(cmd), took.Round(time.Millisecond), stderr)
-	if code := exitCode(cmd); code != 130 || took > 2*time.Second {
-		t.Errorf("want exit 130 within 2 s; exit %d after %v: %s", code, took, stderr)
-	}
-	for _, pid := range plugins {
-		waitGone(t, pid, time.Second)
-	}
-	if left := podmanPS(t, svc.env, "label="+core.InvocationLabel); len(left) != 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
-}
-
 // How podman's tag listing compares with the api backend's on the
 // 2,001-tag repository: straight from distribution v3 (one response) and
 // through a public-registry-like front (tokens, pages of 50 with Link, a
