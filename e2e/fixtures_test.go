@@ -22,6 +22,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
 	"github.com/ocix/ocix/core/tree"
 	"github.com/ocix/ocix/e2e/front"
 	"github.com/ocix/ocix/e2e/images"
