@@ -3,6 +3,22 @@
 // Package e2e runs the built ocix binaries against real registries and
 // daemons that the harness starts on this machine. `make e2e` runs it as
 // root, with every component installed by .ci/run.
+//
+// Its files, by concern:
+//   - harness: e2e_test.go (TestMain, the shared world, sandboxes, running
+//     ocix), live_test.go (an ocix process watched live and stopped),
+//     backends_test.go and backend_NAME_test.go (each backend, its daemon
+//     and its own cases), baseline.go (an engine's CLI as a baseline);
+//   - fixtures: fixtures_test.go (images pushed, registry fronts and their
+//     faults), trees_test.go (exported trees checked);
+//   - leak checks: leaks_test.go (what ocix must not leave: DEST
+//     temporaries, processes, plugins, sockets, containers, mounts);
+//   - one conformance table per job: tags_test.go, export_test.go,
+//     run_test.go, with baseline_test.go (the engines' own exports),
+//     compare_test.go and nodaemon_test.go;
+//   - reliability: interrupt_test.go (the one interruption table),
+//     crash_test.go, faults_test.go, concurrency_test.go, judged and
+//     counted by outcomes_test.go; lifecycle_test.go (plugin lifecycle).
 package e2e
 
 import (
