@@ -152,20 +152,17 @@ func pushRandom(t *testing.T, w *world, name string, size int64) (string, v1.Has
 	return name, layer
 }
 
-// listenFront starts a front over the v3 registry with rules, without the
-// tag-list throttle, closed when the test ends.
+// listenFront is runFront, closed when the test ends.
 func listenFront(t *testing.T, w *world, rules ...front.Rule) *front.Server {
 	t.Helper()
-	f, err := front.Listen("127.0.0.1:0", front.Options{Upstream: w.v3.Host, NoThrottle: true, Rules: rules})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := runFront(t, w, rules...)
 	t.Cleanup(func() { f.Close() })
 	return f
 }
 
 // runFront starts a front over the v3 registry with rules and without the
-// tag-list throttle, for one run: the caller closes it.
+// tag-list throttle, for one run: the caller closes it, which ends what
+// its rules still hold.
 func runFront(t *testing.T, w *world, rules ...front.Rule) *front.Server {
 	t.Helper()
 	f, err := front.Listen("127.0.0.1:0", front.Options{Upstream: w.v3.Host, NoThrottle: true, Rules: rules})
