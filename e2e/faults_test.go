@@ -444,7 +444,7 @@ func leftovers(s *sandbox, op string, o outcome, stream, dest string) []string {
 	if dirs := s.socketDirs(); len(dirs) > 0 {
 		left = append(left, "socket directories left: "+strings.Join(dirs, " "))
 	}
-	if pids := sandboxProcesses(s, 2*time.Second); len(pids) > 0 {
+	if pids, _ := strays(s, nil, 2*time.Second); len(pids) > 0 {
 		left = append(left, fmt.Sprintf("processes left: %v", pids))
 	}
 	return left

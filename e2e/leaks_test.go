@@ -295,27 +295,3 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 		}
 	}
 }
-
-// sandboxProcesses lists the ocix processes (ocix, its plugins) still
-// running in the sandbox — its TMPDIR in their environment — after
-// waiting up to within for them to go.
-func sandboxProcesses(s *sandbox, within time.Duration) []string {
-	mark := []byte("\x00TMPDIR=" + filepath.Join(s.dir, "tmp") + "\x00")
-	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-		var found []string
-		procs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, p := range procs {
-			exe, err := os.Readlink(filepath.Join(p, "exe"))
-			if err != nil || !strings.HasPrefix(filepath.Base(exe), "ocix") {
-				continue
-			}
-			env, _ := os.ReadFile(filepath.Join(p, "environ"))
-			if bytes.Contains(append([]byte{0}, env...), mark) {
-				found = append(found, filepath.Base(exe)+" "+filepath.Base(p))
-			}
-		}
-		if len(found) == 0 || time.Now().After(deadline) {
-			return found
-		}
-	}
-}
