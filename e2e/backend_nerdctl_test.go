@@ -8,13 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/e2e/harness"
-	"github.com/ocix/ocix/e2e/images"
 )
 
 // The nerdctl backend runs the export and run suites with the nerdctl CLI
@@ -31,6 +29,7 @@ func init() {
 			t.Helper()
 			return nerdctlContainers(t, env, "label="+core.InvocationLabel)
 		},
+		mounts: func(t *testing.T, s *sandbox) []string { return exportMounts(t, s.dir) },
 	})
 }
 
@@ -158,77 +157,6 @@ func TestNerdctlWithoutContainerd(t *testing.T) {
 			{"run", "--network", "none", "127.0.0.1:1/some/image:1", "--", "true"},
 		},
 	})
-}
-
-// Ctrl-C while nerdctl streams the container's file system (into a pipe
-// nobody reads): exit 130 at once; the container is removed all the same
-// although the plugin is stopped at once, and nerdctl unmounts the
-// snapshot it exported from.
-//
-// The image is a bulk image of its own: containerd's store is shared by
-// every test, and the conformance suite's interrupt and corrupt cases
-// need the rules bulk image's layer not to be in it yet.
-func TestNerdctlExportInterruptedWhileStreaming(t *testing.T) {
-	b := backendNamed(t, "nerdctl")
-	w := need(t)
-	s := b.sandbox(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	img, err := images.Bulk(4 << 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo := images.Repository{Host: w.v3.Host, Name: "nerdctl/bulk"}
-	if err := images.Push(ctx, repo, "latest", img); err != nil {
-		t.Fatal(err)
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	cmd, _, stderr := s.command(ctx, "--backend", "nerdctl", "export", "-q", repo.Ref("latest"), "-")
-	cmd.Stdout = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	defer cmd.Process.Kill()
-	// The container exists once the image is pulled; then the stream
-	// fills the pipe and blocks.
-	for deadline := time.Now().Add(30 * time.Second); len(b.leftovers(t)) == 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no container was created: %s", stderr)
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
-	if len(exportMounts(t, s.dir)) == 0 {
-		t.Errorf("nerdctl export has mounted nothing: not streaming?")
-	}
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	cmd.Wait()
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("ocix took %v to exit", took)
-	}
-	if code := exitCode(cmd); code != 130 || len(lines(stderr.String())) != 1 {
-		t.Errorf("want exit 130 and one line; exit %d: %s", code, stderr)
-	}
-	// The plugin is gone; its guard removes the container, and nerdctl,
-	// its output closed, unmounts.
-	var left, mounts []string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if left, mounts = b.leftovers(t), exportMounts(t, s.dir); len(left) == 0 && len(mounts) == 0 {
-			break
-		}
-	}
-	t.Logf("cleaned up %v after the interrupt", time.Since(start).Round(time.Millisecond))
-	if len(left) != 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
-	if len(mounts) != 0 {
-		t.Errorf("mounts left behind: %v", mounts)
-	}
 }
 
 // exportMounts lists the mounts `nerdctl export` makes under $TMPDIR

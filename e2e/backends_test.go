@@ -30,6 +30,10 @@ type backend struct {
 	// containers lists the containers the backend's engine holds with
 	// ocix's label, for the checks that nothing is left behind.
 	containers func(t *testing.T, env []string) []string
+	// mounts lists the mounts the backend's engine makes for an export
+	// of the sandbox's, for the checks that none outlives ocix; nil when
+	// it makes none the test can see.
+	mounts func(t *testing.T, s *sandbox) []string
 
 	once sync.Once
 	env  []string

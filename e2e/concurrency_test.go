@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocix/ocix/core/tree"
 	"github.com/ocix/ocix/e2e/images"
 )
 
@@ -64,7 +63,9 @@ func TestConcurrentExports(t *testing.T) {
 				took := time.Since(start)
 				var problems []string
 				if r.code == 0 {
-					problems = diffTree(dests[i], want)
+					if d := treeDiff(dests[i], want); d != "" {
+						problems = append(problems, "the tree differs: "+d)
+					}
 				}
 				endings[i] = concEnding(r, took, problems...)
 			})
@@ -85,23 +86,6 @@ func TestConcurrentExports(t *testing.T) {
 		t.Errorf("processes left: %v", left)
 	}
 	t.Logf("concurrency outcomes, %d rounds of %d:\n%s", concRounds, concProcs, tl.markdown(nil))
-}
-
-// diffTree lists how the tree at root differs from want, briefly.
-func diffTree(root string, want tree.Manifest) []string {
-	got, err := tree.Scan(root)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	diffs := tree.Diff(want, got)
-	if len(diffs) == 0 {
-		return nil
-	}
-	var out []string
-	for _, d := range diffs[:min(3, len(diffs))] {
-		out = append(out, d.String())
-	}
-	return []string{fmt.Sprintf("the tree differs in %d ways: %s", len(diffs), strings.Join(out, "; "))}
 }
 
 // cacheEntry is a row of `ocix --format json cache ls`.

@@ -3,6 +3,22 @@
 // Package e2e runs the built ocix binaries against real registries and
 // daemons that the harness starts on this machine. `make e2e` runs it as
 // root, with every component installed by .ci/run.
+//
+// Its files, by concern:
+//   - harness: e2e_test.go (TestMain, the shared world, sandboxes, running
+//     ocix), live_test.go (an ocix process watched live and stopped),
+//     backends_test.go and backend_NAME_test.go (each backend, its daemon
+//     and its own cases), baseline.go (an engine's CLI as a baseline);
+//   - fixtures: fixtures_test.go (images pushed, registry fronts and their
+//     faults), trees_test.go (exported trees checked);
+//   - leak checks: leaks_test.go (what ocix must not leave: DEST
+//     temporaries, processes, plugins, sockets, containers, mounts);
+//   - one conformance table per job: tags_test.go, export_test.go,
+//     run_test.go, with baseline_test.go (the engines' own exports),
+//     compare_test.go and nodaemon_test.go;
+//   - reliability: interrupt_test.go (the one interruption table),
+//     crash_test.go, faults_test.go, concurrency_test.go, judged and
+//     counted by outcomes_test.go; lifecycle_test.go (plugin lifecycle).
 package e2e
 
 import (
@@ -217,19 +233,11 @@ func (s *sandbox) ocix(t *testing.T, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd, stdout, stderr := s.command(ctx, args...)
-	err := cmd.Run()
 	var exit *exec.ExitError
-	code := 0
-	switch {
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-	case err != nil:
+	if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
 		t.Fatalf("ocix %v: %v", args, err)
 	}
-	return result{code, stdout.String(), stderr.String()}
+	return result{exitCode(cmd), stdout.String(), stderr.String()}
 }
 
 // lines splits output into its non-empty lines.
@@ -260,4 +268,13 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// exitCode is a finished command's exit code, 128+N when killed by
+// signal N, as a shell reports it.
+func exitCode(cmd *exec.Cmd) int {
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return cmd.ProcessState.ExitCode()
 }

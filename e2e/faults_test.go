@@ -3,14 +3,9 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,12 +17,7 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
-	"github.com/ocix/ocix/core/tree"
 	"github.com/ocix/ocix/e2e/front"
-	"github.com/ocix/ocix/e2e/images"
 )
 
 // The fault suite: each fault e2e/front injects, before the real
@@ -38,7 +28,8 @@ import (
 // one line (a clear failure). Anything else is wrong: a wrong result, no
 // end, an error of several lines, something left at DEST or beside it, a
 // stream that looks complete after a failure, a socket directory or a
-// plugin process left, credentials that reached the storage a registry
+// plugin process left, a fault that never fired, a redirect whose storage
+// got no request, credentials that reached the storage a registry
 // redirected to. The api's outcome is asserted; the others' must not be
 // wrong. Every run has --timeout: a backend whose tool would wait for a
 // stalled registry for ever (podman's service) ends in a clear failure.
@@ -157,7 +148,7 @@ var faultCases = []faultCase{
 			if op == opTags {
 				return nil
 			}
-			reset := front.ResetAfter(r.onBulk(op, 1), blobAt)
+			reset := r.also(front.ResetAfter(r.onBulk(op, 1), blobAt))
 			return front.RedirectBlobs(front.Target{}, r.listenStorage(reset.Rule))
 		}},
 }
@@ -170,9 +161,12 @@ type faultRun struct {
 	bulk    string         // the digest of the image's 4 MiB layer
 	storage *front.Storage // where a redirect sends blobs; nil without
 	fault   *front.Fault
-	s       *sandbox
-	args    []string
-	dest    string
+	// others are the faults injected besides fault (the storage's own):
+	// each must fire, as fault must.
+	others []*front.Fault
+	s      *sandbox
+	args   []string
+	dest   string
 
 	res  result
 	hung bool
@@ -204,6 +198,12 @@ func (r *faultRun) at(op string, tags, blob int64) int64 {
 	return blob
 }
 
+// also records a fault injected besides the run's own, and returns it.
+func (r *faultRun) also(f *front.Fault) *front.Fault {
+	r.others = append(r.others, f)
+	return f
+}
+
 // listenStorage starts the storage of the run's redirect.
 func (r *faultRun) listenStorage(rules ...front.Rule) *front.Storage {
 	s, err := front.ListenStorage(r.w.v3.Host, rules...)
@@ -215,90 +215,11 @@ func (r *faultRun) listenStorage(rules ...front.Rule) *front.Storage {
 	return s
 }
 
-// faultImage is the image the export runs fetch: the rules image without
-// the hard-link quirk (which every backend exports exactly), with a 4 MiB
-// layer on top.
-type faultImage struct {
-	ref  string
-	bulk string
-	want tree.Manifest
-}
-
 var (
 	faultOnce   sync.Once
 	faultImg    *faultImage
 	faultImgErr error
 )
-
-func pushFaultImage(w *world) (*faultImage, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	defer cancel()
-	base, err := images.RulesWithoutQuirk(hostArch)
-	if err != nil {
-		return nil, err
-	}
-	bulk, err := images.Bulk(faultBulkSize)
-	if err != nil {
-		return nil, err
-	}
-	layers, err := bulk.Layers()
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(base, layers[0])
-	if err != nil {
-		return nil, err
-	}
-	repo := images.Repository{Host: w.v3.Host, Name: "faults/multi"}
-	if err := images.Push(ctx, repo, "latest", img); err != nil {
-		return nil, err
-	}
-	d, err := layers[0].Digest()
-	if err != nil {
-		return nil, err
-	}
-	want := images.RulesExpected(hostArch, false)
-	if err := addLayerEntries(want, layers[0]); err != nil {
-		return nil, err
-	}
-	return &faultImage{ref: "faults/multi:latest", bulk: d.String(), want: want}, nil
-}
-
-// addLayerEntries adds the directories and files of an uncompressed
-// layer, applied on top, to want.
-func addLayerEntries(want tree.Manifest, l v1.Layer) error {
-	rc, err := l.Uncompressed()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		p := "/" + strings.Trim(h.Name, "/")
-		e := tree.Entry{Path: p, Mode: fs.FileMode(h.Mode) & fs.ModePerm, UID: h.Uid, GID: h.Gid}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			e.Type = "dir"
-		case tar.TypeReg:
-			sum := sha256.New()
-			n, err := io.Copy(sum, tr)
-			if err != nil {
-				return err
-			}
-			e.Type, e.Size, e.Digest = "file", n, "sha256:"+hex.EncodeToString(sum.Sum(nil))
-		default:
-			return fmt.Errorf("the bulk layer holds %s of type %c", h.Name, h.Typeflag)
-		}
-		want[p] = e
-	}
-}
 
 // faultRows are the fault cases' names, the table's rows in order.
 func faultRows() []string {
@@ -416,12 +337,22 @@ func (r *faultRun) prepare(t *testing.T, b *backend, op string) {
 	}
 }
 
-// judge tells a finished run's outcome, and why: something left behind or
-// credentials leaked make it wrong whatever it printed.
+// judge tells a finished run's outcome, and why: something left behind, a
+// fault that never fired, a redirect never followed or credentials leaked
+// make it wrong whatever it printed.
 func (r *faultRun) judge(op string, bound time.Duration) (outcome, string) {
 	o, why := judge(r.w, r.s, op, r.res, r.hung, bound, r.dest)
 	problems := leftovers(r.s, op, o, r.res.stdout, r.dest)
+	// A fault that never fired proves nothing: the run met no fault.
+	for i, f := range append([]*front.Fault{r.fault}, r.others...) {
+		if f.Hits() == 0 {
+			problems = append(problems, fmt.Sprintf("fault %d of the run never fired", i+1))
+		}
+	}
 	if r.storage != nil {
+		if r.storage.Requests() == 0 {
+			problems = append(problems, "the redirect's storage got no request")
+		}
 		if a := r.storage.Authorizations(); len(a) > 0 {
 			problems = append(problems, fmt.Sprintf("%d Authorization headers reached the storage", len(a)))
 		}
@@ -489,23 +420,6 @@ func judge(w *world, s *sandbox, op string, res result, hung bool, bound time.Du
 	return survived, ""
 }
 
-// treeDiff is how the tree at root differs from want, at most a few
-// differences; "" when it does not.
-func treeDiff(root string, want tree.Manifest) string {
-	got, err := tree.Scan(root)
-	if err != nil {
-		return err.Error()
-	}
-	var diffs []string
-	for _, d := range tree.Diff(want, got) {
-		diffs = append(diffs, d.String())
-	}
-	if len(diffs) > 3 {
-		diffs = append(diffs[:3], fmt.Sprintf("and %d more", len(diffs)-3))
-	}
-	return strings.Join(diffs, "; ")
-}
-
 // leftovers lists what a run left that it must not have: at or beside
 // DEST, in the cache, in the stream, among the sandbox's sockets and
 // processes.
@@ -515,11 +429,8 @@ func leftovers(s *sandbox, op string, o outcome, stream, dest string) []string {
 		if _, err := os.Lstat(dest); o != survived && !errors.Is(err, fs.ErrNotExist) {
 			left = append(left, "DEST exists after a failure")
 		}
-		dir, base := filepath.Split(dest)
-		for _, pattern := range []string{base + ".ocix-*", "." + base + ".ocix-*"} {
-			if found, _ := filepath.Glob(filepath.Join(dir, pattern)); len(found) > 0 {
-				left = append(left, "temporary left beside DEST: "+filepath.Base(found[0]))
-			}
+		if found := tempsBeside(dest); len(found) > 0 {
+			left = append(left, "temporary left beside DEST: "+filepath.Base(found[0]))
 		}
 	}
 	if op == opStream && o != survived {
@@ -533,32 +444,8 @@ func leftovers(s *sandbox, op string, o outcome, stream, dest string) []string {
 	if dirs := s.socketDirs(); len(dirs) > 0 {
 		left = append(left, "socket directories left: "+strings.Join(dirs, " "))
 	}
-	if pids := sandboxProcesses(s, 2*time.Second); len(pids) > 0 {
+	if pids, _ := strays(s, nil, 2*time.Second); len(pids) > 0 {
 		left = append(left, fmt.Sprintf("processes left: %v", pids))
 	}
 	return left
-}
-
-// sandboxProcesses lists the ocix processes (ocix, its plugins) still
-// running in the sandbox — its TMPDIR in their environment — after
-// waiting up to within for them to go.
-func sandboxProcesses(s *sandbox, within time.Duration) []string {
-	mark := []byte("\x00TMPDIR=" + filepath.Join(s.dir, "tmp") + "\x00")
-	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
-		var found []string
-		procs, _ := filepath.Glob("/proc/[0-9]*")
-		for _, p := range procs {
-			exe, err := os.Readlink(filepath.Join(p, "exe"))
-			if err != nil || !strings.HasPrefix(filepath.Base(exe), "ocix") {
-				continue
-			}
-			env, _ := os.ReadFile(filepath.Join(p, "environ"))
-			if bytes.Contains(append([]byte{0}, env...), mark) {
-				found = append(found, filepath.Base(exe)+" "+filepath.Base(p))
-			}
-		}
-		if len(found) == 0 || time.Now().After(deadline) {
-			return found
-		}
-	}
 }

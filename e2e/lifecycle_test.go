@@ -146,27 +146,6 @@ func startHanging(t *testing.T, s *sandbox) (*exec.Cmd, int, func() result) {
 	return cmd, pid, wait
 }
 
-// gone reports whether pid has exited (a zombie waiting for this sandbox's
-// init to reap it counts as exited).
-func gone(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return len(fields) > 0 && fields[0] == "Z"
-}
-
-func waitGone(t *testing.T, pid int, within time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !gone(pid); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("plugin %d outlived ocix by %v", pid, within)
-		}
-	}
-}
-
 func TestInterruptStopsThePluginAndLeavesNoSocket(t *testing.T) {
 	for sig, code := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
 		s := newSandbox(t)
@@ -225,8 +204,15 @@ func TestDemo(t *testing.T) {
 		"backend \"runc\" cannot list tags; backends that can: api, crane",
 		"\n$ echo $?\n2\n",
 	}
-	if _, err := exec.LookPath("runc"); err == nil && os.Geteuid() == 0 {
+	// The demo's run needs runc and root; under CI=true their absence
+	// fails the test rather than dropping the check.
+	switch err := runcMissing(); {
+	case err == nil:
 		wants = append(wants, "--read-only busybox\nhello from the demo image: uid 1000 on host demo\n")
+	case os.Getenv("CI") == "true":
+		t.Fatalf("the demo's run cannot be checked: %v", err)
+	default:
+		t.Logf("the demo's run is not checked: %v", err)
 	}
 	for _, want := range wants {
 		if !strings.Contains(string(out), want) {

@@ -24,8 +24,7 @@ type noDaemon struct {
 	// says is what the one line must hold; `ocix backends` must give
 	// its first as the reason the backend is unavailable.
 	says func(socket, cause string) []string
-	// exit is the exit code every command must end with; 0 allows any
-	// failure.
+	// exit is the exit code every command must end with.
 	exit     int
 	commands [][]string
 }
@@ -54,7 +53,7 @@ func checkNoDaemon(t *testing.T, s *sandbox, d noDaemon) {
 			start := time.Now()
 			r := s.ocix(t, append([]string{"--backend", d.backend}, args...)...)
 			took := time.Since(start)
-			if d.exit != 0 && r.code != d.exit {
+			if r.code != d.exit {
 				t.Errorf("%s: want exit %d\n%s", args[0], d.exit, r)
 			}
 			oneLineNaming(t, args[0], r, says...)

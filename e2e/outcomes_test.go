@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
+	"time"
 )
 
 // The reliability suites (faults, interruption, crashes, concurrency) judge
@@ -100,4 +102,80 @@ func (ot *outcomeTable) markdown(rows []string) string {
 		sb.WriteString("\n")
 	}
 	return sb.String()
+}
+
+// expect is how a run must end.
+type expect struct {
+	code int
+	as   outcome // what ending so counts as
+	// line is what ocix's one stderr line holds; "" wants no stderr at
+	// all (a container's own exit code is not ocix's error).
+	line string
+	// within bounds the exit after the (last) signal or kill; after is
+	// the earliest it may come (a stop timeout).
+	within, after time.Duration
+}
+
+// ending is what a run did and what it left.
+type ending struct {
+	code     int
+	took     time.Duration // from the (last) signal or kill to ocix's exit
+	stderr   string
+	problems []string // what makes the run wrong whatever its exit
+	notes    []string // facts worth the log line
+}
+
+func (e *ending) problem(format string, a ...any) {
+	e.problems = append(e.problems, fmt.Sprintf(format, a...))
+}
+
+func (e *ending) note(format string, a ...any) { e.notes = append(e.notes, fmt.Sprintf(format, a...)) }
+
+// judge is the run's verdict and, when wrong, why.
+func (x expect) judge(e ending) (outcome, []string) {
+	var why []string
+	if e.code != x.code {
+		why = append(why, fmt.Sprintf("exit %d, want %d", e.code, x.code))
+	}
+	if e.took > x.within {
+		why = append(why, fmt.Sprintf("exited %v after the signal, bound %v", e.took.Round(time.Millisecond), x.within))
+	}
+	if e.took < x.after {
+		why = append(why, fmt.Sprintf("exited %v after the signal, before the stop timeout %v", e.took.Round(time.Millisecond), x.after))
+	}
+	got := lines(e.stderr)
+	switch {
+	case x.line == "" && len(got) > 0:
+		why = append(why, fmt.Sprintf("stderr %q, want none", got))
+	case x.line != "" && (len(got) != 1 || !strings.HasPrefix(got[0], "ocix: ") || !strings.Contains(got[0], x.line)):
+		why = append(why, fmt.Sprintf("stderr %q, want one line with %q", got, x.line))
+	}
+	why = append(why, e.problems...)
+	if len(why) > 0 {
+		return wrong, why
+	}
+	return x.as, nil
+}
+
+// tally counts the runs' outcomes per fault and backend.
+type tally struct{ outcomeTable }
+
+// record judges a run, logs its outcome line, fails the test if it is
+// wrong, and counts it.
+func (tl *tally) record(t *testing.T, fault, backend string, run int, x expect, e ending) {
+	t.Helper()
+	v, why := x.judge(e)
+	tl.add(fault, backend, "", v)
+	line := fmt.Sprintf("outcome: %s | %s | run %d | %s | exit %d after %v", fault, backend, run, v, e.code, e.took.Round(time.Millisecond))
+	if s := strings.TrimSpace(e.stderr); s != "" {
+		line += " | " + s
+	}
+	if len(e.notes) > 0 {
+		line += " | " + strings.Join(e.notes, "; ")
+	}
+	if v == wrong {
+		t.Errorf("%s | %s", line, strings.Join(why, "; "))
+		return
+	}
+	t.Log(line)
 }

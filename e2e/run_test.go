@@ -11,10 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ocix/ocix/e2e/harness"
 	"github.com/ocix/ocix/e2e/images"
 )
 
@@ -86,6 +86,8 @@ func (r *runner) noLeftovers(t *testing.T, s *sandbox) {
 	}
 }
 
+// runCases are the run conformance cases; an interrupted run is
+// TestInterrupt's.
 var runCases = []struct {
 	name string
 	run  func(t *testing.T, r *runner)
@@ -100,7 +102,6 @@ var runCases = []struct {
 	{"read-only", runReadOnly},
 	{"volume", runVolume},
 	{"entrypoint", runEntrypoint},
-	{"interrupt", runInterrupted},
 	{"tty", runTerminal},
 }
 
@@ -213,46 +214,11 @@ func runEntrypoint(t *testing.T, r *runner) {
 	}
 }
 
-// A Ctrl-C is passed to the container; sh as pid 1 ignores it, so after
-// --stop-timeout the container is killed (137), and nothing is left.
-func runInterrupted(t *testing.T, r *runner) {
-	s := r.b.sandbox(t)
-	cmd, _, stderr := s.command(context.Background(), "--backend", r.b.name, "run", "--network", "none", "--stop-timeout", "1s",
-		r.ref, "--", "sh", "-c", "echo started; sleep 60")
-	cmd.Stdout = nil // StdoutPipe wants it unset
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	buf := make([]byte, 64)
-	if n, _ := out.Read(buf); !strings.HasPrefix(string(buf[:n]), "started") {
-		t.Fatalf("the container did not start: %q %s", buf[:n], stderr)
-	}
-	start := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
-	cmd.Wait()
-	took := time.Since(start)
-	if code := exitCode(cmd); code != 137 && code != 130 {
-		t.Errorf("exit %d, want the container's 137 (killed) or 130; stderr %s", code, stderr)
-	}
-	if took > 5*time.Second {
-		t.Errorf("took %v to stop with --stop-timeout 1s", took)
-	}
-	r.noLeftovers(t, s)
-}
-
 // runTerminal drives `run -it` through a real terminal (tmux): tty names a
 // /dev/pts device, typed input arrives, a resize reaches the container.
 func runTerminal(t *testing.T, r *runner) {
 	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux not found: install tmux")
-		}
-		t.Skip("tmux not found: install tmux")
+		harness.Require(t, &harness.MissingError{What: "tmux not found", Fix: "install tmux"})
 	}
 	s := r.b.sandbox(t)
 	session := fmt.Sprintf("ocix-%s-%d", r.b.name, time.Now().UnixNano())

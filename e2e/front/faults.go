@@ -39,6 +39,10 @@ type Fault struct {
 	mu     sync.Mutex
 	picked int // requests that matched the target
 	hits   int // requests spoiled
+	// stalled is closed when a stall first holds a request; made on
+	// first use.
+	stalled chan struct{}
+	held    bool
 }
 
 // Rule spoils r if the fault's target picks it.
@@ -55,6 +59,33 @@ func (f *Fault) Hits() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.hits
+}
+
+// Stalled is closed once the fault (Stall, StallBody) first holds a
+// request: a test that acts while a transfer is under way waits on it.
+// Other faults never close it.
+func (f *Fault) Stalled() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stalledChan()
+}
+
+// holding marks the start of a hold, for Stalled.
+func (f *Fault) holding() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.held {
+		f.held = true
+		close(f.stalledChan())
+	}
+}
+
+// stalledChan is f.stalled, made on first use; f.mu is held.
+func (f *Fault) stalledChan() chan struct{} {
+	if f.stalled == nil {
+		f.stalled = make(chan struct{})
+	}
+	return f.stalled
 }
 
 func (f *Fault) pick(r *http.Request) bool {
@@ -109,23 +140,29 @@ func ServerError(t Target, status int) *Fault {
 // than d for headers must give up on its own; d is Forever for a registry
 // that never answers.
 func Stall(t Target, d time.Duration) *Fault {
-	return &Fault{target: t, reads: true, spoil: func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	f := &Fault{target: t, reads: true}
+	f.spoil = func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		f.holding()
 		if hold(r, d) {
 			next.ServeHTTP(w, r)
 		}
-	}}
+	}
+	return f
 }
 
 // StallBody lets the headers and the first after bytes of a body through,
 // then holds the rest for d (Forever: until the client goes away). A
 // client must notice that nothing comes.
 func StallBody(t Target, after int64, d time.Duration) *Fault {
-	return bodyFault(t, after, func(w http.ResponseWriter, r *http.Request) error {
+	var f *Fault
+	f = bodyFault(t, after, func(w http.ResponseWriter, r *http.Request) error {
+		f.holding()
 		if !hold(r, d) {
 			return errSpoiled
 		}
 		return nil
 	})
+	return f
 }
 
 // ResetAfter resets the connection (TCP RST) after the first n bytes of

@@ -136,6 +136,11 @@ func TestStall(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the client's timeout took %s", d)
 	}
+	select {
+	case <-f.Stalled():
+	default:
+		t.Error("Stalled is open after a request was held")
+	}
 	// The next request is not picked.
 	if resp, err := b.do(t, http.MethodGet, b.blobURL(), 5*time.Second); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the second request: %v", err)
@@ -175,7 +180,13 @@ func readTimed(r io.Reader, d time.Duration) (got []byte, err error, ended bool)
 }
 
 func TestStallBody(t *testing.T) {
-	b := newBlobFront(t, StallBody(Target{Kind: KindBlob}, 1000, Forever).Rule)
+	f := StallBody(Target{Kind: KindBlob}, 1000, Forever)
+	b := newBlobFront(t, f.Rule)
+	select {
+	case <-f.Stalled():
+		t.Fatal("Stalled is closed before any request")
+	default:
+	}
 	resp, err := b.do(t, http.MethodGet, b.blobURL(), 5*time.Second)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatal(err)
@@ -183,6 +194,11 @@ func TestStallBody(t *testing.T) {
 	first := make([]byte, 1000)
 	if _, err := io.ReadFull(resp.Body, first); err != nil || !bytes.Equal(first, b.blob[:1000]) {
 		t.Fatalf("the first 1000 bytes: %v", err)
+	}
+	select {
+	case <-f.Stalled():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stalled is still open while the body is held")
 	}
 	if _, _, ended := readTimed(resp.Body, 300*time.Millisecond); ended {
 		t.Fatal("the body went on")

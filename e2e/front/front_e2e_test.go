@@ -76,7 +76,8 @@ func TestRealClients(t *testing.T) {
 }
 
 // TestDaemonsPull pulls through a front with dockerd and the podman
-// service: both must take the token dance.
+// service: both must take the token dance, each asking the front's token
+// server for a token of its own.
 func TestDaemonsPull(t *testing.T) {
 	ctx := context.Background()
 	h, reg, _ := busyboxRegistry(ctx, t)
@@ -101,8 +102,11 @@ func TestDaemonsPull(t *testing.T) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		cmd := exec.CommandContext(ctx, c.args[0], c.args[1:]...)
 		cmd.Env = append(os.Environ(), c.env...)
+		before := len(srv.Tokens())
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("%s: %v: %s", strings.Join(c.args, " "), err, out)
+		} else if len(srv.Tokens()) == before {
+			t.Errorf("%s pulled without asking the front's token server", strings.Join(c.args, " "))
 		}
 		cancel()
 	}

@@ -12,7 +12,7 @@ import (
 
 // Each daemon test pulls busybox from a harness registry, runs a
 // container to its end, leaves another running and closes the daemon:
-// Close must stop that container too and remove every trace.
+// Close must stop that container's process too and remove every trace.
 
 func TestDocker(t *testing.T) {
 	h := newHarness(t)
@@ -28,10 +28,12 @@ func TestDocker(t *testing.T) {
 	if out := command(t, env, "docker", "run", "--rm", "--network", "none", ref, "echo", "hello"); out != "hello\n" {
 		t.Errorf("docker run: %q", out)
 	}
-	command(t, env, "docker", "run", "-d", "--network", "none", ref, "sleep", "1000")
+	id := strings.TrimSpace(command(t, env, "docker", "run", "-d", "--network", "none", ref, "sleep", "1000"))
+	running := containerProcess(t, command(t, env, "docker", "inspect", "-f", "{{.State.Pid}}", id))
 	dir := d.Dir()
 	timed(t, "close dockerd with a running container", d.Close)
 	assertGone(t, dir)
+	assertStopped(t, running)
 }
 
 func TestPodman(t *testing.T) {
@@ -49,10 +51,12 @@ func TestPodman(t *testing.T) {
 	if out := command(t, env, "podman", "--remote", "run", "--rm", ref, "id", "-u"); out != "0\n" {
 		t.Errorf("podman run: %q", out)
 	}
-	command(t, env, "podman", "--remote", "run", "-d", ref, "sleep", "1000")
+	id := strings.TrimSpace(command(t, env, "podman", "--remote", "run", "-d", ref, "sleep", "1000"))
+	running := containerProcess(t, command(t, env, "podman", "--remote", "inspect", "-f", "{{.State.Pid}}", id))
 	dir := p.Dir()
 	timed(t, "close podman with a running container", p.Close)
 	assertGone(t, dir)
+	assertStopped(t, running)
 }
 
 func TestContainerd(t *testing.T) {
@@ -73,7 +77,22 @@ func TestContainerd(t *testing.T) {
 		t.Errorf("ctr run: %q", out)
 	}
 	command(t, nil, "ctr", append(ctr, "run", "-d", ref, "left", "sleep", "1000")...)
+	running := containerProcess(t, taskPid(t, command(t, nil, "ctr", append(ctr, "tasks", "ls")...), "left"))
 	dir := c.Dir()
 	timed(t, "close containerd with a running container", c.Close)
 	assertGone(t, dir)
+	assertStopped(t, running)
+}
+
+// taskPid is the PID column of task's row in `ctr tasks ls` (TASK PID
+// STATUS).
+func taskPid(t *testing.T, table, task string) string {
+	t.Helper()
+	for _, line := range strings.Split(table, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == task {
+			return f[1]
+		}
+	}
+	t.Fatalf("no task %q in ctr tasks ls:\n%s", task, table)
+	return ""
 }

@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -46,6 +48,54 @@ func TestRequireSkipsMissing(t *testing.T) {
 	})
 	if !skipped {
 		t.Error("a missing component did not skip the test outside CI")
+	}
+}
+
+// verdictTB records what Require asks of a test, and ends Require there
+// as Skip and Fatal end a test.
+type verdictTB struct {
+	testing.TB
+	verdict string // "skip", "fatal" or "" (Require returned)
+}
+
+func (v *verdictTB) Helper()              {}
+func (v *verdictTB) Skip(...any)          { v.verdict = "skip"; runtime.Goexit() }
+func (v *verdictTB) Fatal(...any)         { v.verdict = "fatal"; runtime.Goexit() }
+func (v *verdictTB) Skipf(string, ...any) { v.verdict = "skip"; runtime.Goexit() }
+func (v *verdictTB) Fatalf(string, ...any) {
+	v.verdict = "fatal"
+	runtime.Goexit()
+}
+
+// TestRequireUnderCI checks each of Require's ends, the fail-under-CI
+// branch first: under CI=true a missing component fails the test.
+func TestRequireUnderCI(t *testing.T) {
+	missing := &MissingError{What: "x not found", Fix: "install x"}
+	for _, c := range []struct {
+		ci   string
+		err  error
+		want string
+	}{
+		{"true", missing, "fatal"},
+		{"true", fmt.Errorf("starting x: %w", missing), "fatal"},
+		{"", missing, "skip"},
+		{"", fmt.Errorf("starting x: %w", missing), "skip"},
+		{"", errors.New("x crashed"), "fatal"},
+		{"true", errors.New("x crashed"), "fatal"},
+		{"true", nil, ""},
+		{"", nil, ""},
+	} {
+		t.Setenv("CI", c.ci)
+		v := &verdictTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Require(v, c.err)
+		}()
+		<-done
+		if v.verdict != c.want {
+			t.Errorf("CI=%q, %v: Require did %q, want %q", c.ci, c.err, v.verdict, c.want)
+		}
 	}
 }
 

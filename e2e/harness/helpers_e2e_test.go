@@ -4,8 +4,10 @@ package harness_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +76,54 @@ func assertGone(t *testing.T, dir string) {
 	t.Helper()
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("%s still exists after Close (%v)", dir, err)
+	}
+}
+
+// process is a running container's process, named by pid and start time
+// across pid reuse.
+type process struct {
+	pid   int
+	start string // field 22 of /proc/PID/stat
+}
+
+// containerProcess reads the process whose pid an engine printed for a
+// container running `sleep 1000`, and checks that it is that sleep.
+func containerProcess(t *testing.T, pidText string) process {
+	t.Helper()
+	pid, err := strconv.Atoi(strings.TrimSpace(pidText))
+	if err != nil || pid <= 0 {
+		t.Fatalf("no container pid in %q", pidText)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if !strings.Contains(string(cmdline), "sleep\x001000") {
+		t.Fatalf("process %d runs %q, not the container's sleep 1000", pid, cmdline)
+	}
+	state, start, ok := procStat(pid)
+	if !ok || state == "Z" {
+		t.Fatalf("the container's process %d does not run", pid)
+	}
+	return process{pid: pid, start: start}
+}
+
+// procStat reads a process's state and start time.
+func procStat(pid int) (state, start string, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", "", false
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // from field 3, the state
+	if len(f) < 20 {
+		return "", "", false
+	}
+	return f[0], f[19], true
+}
+
+// assertStopped checks that a closed daemon's container process no
+// longer runs (a zombie has stopped).
+func assertStopped(t *testing.T, p process) {
+	t.Helper()
+	if state, start, ok := procStat(p.pid); ok && start == p.start && state != "Z" {
+		t.Errorf("the container's process %d still runs after Close (state %s)", p.pid, state)
 	}
 }

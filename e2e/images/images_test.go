@@ -92,4 +92,7 @@ func TestAddTags(t *testing.T) {
 	if err := AddTags(ctx, repo, digest.String(), []string{"by-digest"}); err != nil {
 		t.Fatal(err)
 	}
+	if tagged, err := crane.Digest(repo.Ref("by-digest"), crane.Insecure); err != nil || tagged != digest.String() {
+		t.Fatalf("by-digest is %s (%v), want %s", tagged, err, digest)
+	}
 }

@@ -116,3 +116,16 @@ func putManifest(ctx context.Context, client *http.Client, r Repository, tag, me
 	}
 	return nil
 }
+
+// PushIndex writes idx, its images and their blobs to the repository
+// under tag.
+func PushIndex(ctx context.Context, r Repository, tag string, idx v1.ImageIndex) error {
+	ref, err := name.NewTag(r.Ref(tag), name.Insecure)
+	if err != nil {
+		return err
+	}
+	if err := remote.WriteIndex(ref, idx, remote.WithContext(ctx), remote.WithAuth(r.auth())); err != nil {
+		return fmt.Errorf("push %s: %w", ref, err)
+	}
+	return nil
+}
