@@ -38,14 +38,8 @@ func NewCmdBackends(f *Factory, runF func(context.Context, *Factory, []string) e
 
 func backendsRun(ctx context.Context, f *Factory, names []string) error {
 	ctx = ctxOrBackground(ctx)
-	var statuses []core.Status
-	if len(names) > 0 {
-		statuses = f.Core.Describe(ctx, names)
-	} else {
-		statuses = f.Core.DescribeAll(ctx)
-	}
 	rows := []BackendRow{}
-	for _, st := range statuses {
+	for _, st := range f.Core.Probe(ctx, names...) {
 		if errors.Is(st.Err, core.ErrUnknownBackend) {
 			// Not found at all: that is bad input, not a backend's state.
 			return st.Err

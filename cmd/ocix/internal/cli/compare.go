@@ -96,7 +96,7 @@ func (o *CompareOptions) treeOptions() compare.TreeOptions {
 func (o *CompareOptions) backends(ctx context.Context, f *Factory, job core.Capability) (compare.Options, error) {
 	opts := compare.Options{Backends: o.Backends, Parallel: o.Parallel}
 	if len(opts.Backends) == 0 {
-		for _, st := range f.Core.DescribeAll(ctx) {
+		for _, st := range f.Core.Probe(ctx) {
 			if st.Err == nil && st.Info.Available && st.Info.Has(job) {
 				opts.Backends = append(opts.Backends, st.Name)
 			}
