@@ -96,9 +96,9 @@ type Endpoint struct {
 	Insecure bool
 }
 
-// ExportEvent is progress or a warning from a job under way: an export, or the
+// Event is progress or a warning from a job under way: an export, or the
 // pull before a run.
-type ExportEvent struct {
+type Event struct {
 	Progress *Progress
 	Warning  string
 }

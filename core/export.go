@@ -33,7 +33,7 @@ type ExportRequest struct {
 
 	// Events receives progress and warnings as the backend sends them;
 	// nil drops them.
-	Events func(ExportEvent)
+	Events func(Event)
 }
 
 // ExportResult is what a finished export reports. Only its arrival means

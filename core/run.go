@@ -61,7 +61,7 @@ type RunRequest struct {
 	// and the terminal's new sizes. Closed when the job ends.
 	Control <-chan RunControl
 	// Events receives pull progress and warnings; nil drops them.
-	Events func(ExportEvent)
+	Events func(Event)
 }
 
 // Mount is a bind mount: -v HOST:CONTAINER[:ro].
