@@ -34,27 +34,13 @@ func causeOf(err error) string {
 	return err.Error()
 }
 
-// oneLine folds a multi-line message into one line, dropping the
-// "N error(s) occurred:" header and list markers podman adds.
-func oneLine(msg string) string {
-	var parts []string
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "* "))
-		if l == "" || strings.HasSuffix(l, "error occurred:") || strings.HasSuffix(l, "errors occurred:") {
-			continue
-		}
-		parts = append(parts, l)
-	}
-	return strings.Join(parts, "; ")
-}
-
 // serviceError is an error of the service itself (not a registry's),
 // in one line.
 func serviceError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("podman: %s", oneLine(causeOf(err)))
+	return fmt.Errorf("podman: %s", core.OneLine(causeOf(err)))
 }
 
 // registryCodes are the distribution spec's error codes as
@@ -80,7 +66,7 @@ func registryError(ep core.Endpoint, repository string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	msg := oneLine(causeOf(err))
+	msg := core.OneLine(causeOf(err))
 	low := strings.ToLower(msg)
 	repo := ep.Registry + "/" + repository
 	unreachable := func(cause string) error { return fmt.Errorf("cannot reach registry %s: %s", ep.Host, cause) }

@@ -11,16 +11,6 @@ import (
 	"github.com/ocix/ocix/core"
 )
 
-func TestOneLine(t *testing.T) {
-	in := "1 error occurred:\n\t* getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)\n\n"
-	if got := oneLine(in); got != "getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)" {
-		t.Fatalf("%q", got)
-	}
-	if got := oneLine("a\nb"); got != "a; b" {
-		t.Fatalf("%q", got)
-	}
-}
-
 // What podman 4.3's service was seen to answer, told as every ocix
 // backend tells it.
 func TestRegistryError(t *testing.T) {

@@ -142,7 +142,7 @@ func (b *backend) pullError(ctx context.Context, ep core.Endpoint, name string, 
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	msg := oneLine(causeOf(err))
+	msg := core.OneLine(causeOf(err))
 	if m := digestMismatch.FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("%s: blob %s does not match its digest: podman read %s", name, m[1], m[2])
 	}

@@ -50,7 +50,7 @@ func backendsRun(ctx context.Context, f *Factory, names []string) error {
 			row.Capabilities = append(row.Capabilities, string(c))
 		}
 		if st.Err != nil {
-			row.Reason = oneLine(st.Err.Error())
+			row.Reason = core.OneLine(st.Err.Error())
 		}
 		rows = append(rows, row)
 	}

@@ -34,7 +34,7 @@ func configRun(ctx context.Context, f *Factory) error {
 		schemas[st.Name] = st.Schema
 		names = append(names, st.Name)
 		if st.Err != nil {
-			f.Warn(fmt.Sprintf("backend %q: %s", st.Name, oneLine(st.Err.Error())))
+			f.Warn(fmt.Sprintf("backend %q: %s", st.Name, core.OneLine(st.Err.Error())))
 		}
 	}
 	for _, s := range f.Config.UnknownSections(names) {

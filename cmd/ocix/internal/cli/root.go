@@ -35,7 +35,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	// A container's own exit code is not ocix's error to report.
 	var exit *core.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		fmt.Fprintln(f.Streams.Err, "ocix: "+oneLine(err.Error()))
+		fmt.Fprintln(f.Streams.Err, "ocix: "+core.OneLine(err.Error()))
 	}
 	return core.ExitCode(err)
 }
@@ -124,8 +124,4 @@ func args(names ...string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
