@@ -359,4 +359,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-
