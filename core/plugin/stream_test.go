@@ -210,3 +210,23 @@ func TestRequestsNameFilesByThePluginsDescriptors(t *testing.T) {
 		}
 	}
 }
+
+// The host's client has a method for every job, so what core checks is
+// the capability the plugin's server declares from its implementation.
+func TestCoreRefusesAJobThePluginHasNoCodeFor(t *testing.T) {
+	l := &coretest.TagLister{Backend: coretest.Backend{Info: core.Info{Name: "tagsonly", Available: true,
+		Capabilities: []core.Capability{core.CapTags, core.CapExport}}}}
+	var client core.Backend = connect(t, l)
+	if _, ok := client.(core.Exporter); !ok {
+		t.Fatal("the client should have every job's method")
+	}
+	c := &core.Core{Loader: &coretest.Loader{Backends: map[string]core.Backend{"tagsonly": client}}}
+	dest, err := core.DirDestination(t.TempDir()+"/rootfs", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Export(context.Background(), "tagsonly", core.ExportRequest{}, dest)
+	if err == nil || !strings.HasPrefix(err.Error(), `backend "tagsonly" cannot export a root filesystem`) || core.ExitCode(err) != core.ExitUsage {
+		t.Fatalf("err = %v, want a usage error naming the missing job", err)
+	}
+}
