@@ -73,8 +73,11 @@ func registryError(ep core.Endpoint, repository string, err error) error {
 	switch {
 	case strings.Contains(low, "connection refused"):
 		return unreachable("connection refused")
-	case strings.Contains(low, "connection reset"):
+	case strings.Contains(low, "connection reset") && strings.Contains(low, "dial "):
 		return unreachable("connection reset")
+	case strings.Contains(low, "connection reset"):
+		// Reached, then cut off: no failure to connect.
+		return fmt.Errorf("registry %s: connection reset", ep.Host)
 	case strings.Contains(low, "no such host"):
 		return unreachable("no such host")
 	case strings.Contains(low, "server gave http response to https client"):
