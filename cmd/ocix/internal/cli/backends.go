@@ -28,8 +28,9 @@ func NewCmdBackends(f *Factory, runF func(context.Context, *Factory, []string) e
 		runF = backendsRun
 	}
 	return &cobra.Command{
-		Use:   "backends [NAME...]",
-		Short: "List the backends found, what each can do, and whether it works here now",
+		Use:               "backends [NAME...]",
+		Short:             "List the backends found, what each can do, and whether it works here now",
+		ValidArgsFunction: completeBackends(f),
 		RunE: func(cmd *cobra.Command, names []string) error {
 			return runF(cmd.Context(), f, names)
 		},

@@ -36,6 +36,7 @@ compared).`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringSliceVar(&opts.Backends, "backends", nil, "backends to compare, comma-separated (default: every available one that can do the job)")
+	cmd.RegisterFlagCompletionFunc("backends", completeBackendList(f))
 	pf.BoolVar(&opts.Parallel, "parallel", false, "run the backends at once (timings then mean less)")
 	treeFlags := func(c *cobra.Command) {
 		c.Flags().BoolVar(&opts.IgnoreEngineFiles, "ignore-engine-files", false, "hide what container engines add to every export (/.dockerenv, /etc/hosts…)")
@@ -58,6 +59,7 @@ compared).`,
 			return compareExport(c.Context(), f, opts, a[0])
 		},
 	}
+	export.ValidArgsFunction = completeCachedImages(f)
 	export.Flags().BoolVar(&opts.Keep, "keep", false, "keep each backend's tree and say where")
 	treeFlags(export)
 	run := NewCmdRun(f, func(ctx context.Context, f *Factory, ro *RunOptions) error {

@@ -81,6 +81,10 @@ where those tools disagree.`,
 	pf.StringVar(&f.Flags.PluginDir, "plugin-dir", "", "directory searched first for ocix-plugin-NAME executables")
 	pf.DurationVar(&f.Flags.Timeout, "timeout", 0, "give up on the whole operation after this long, such as 2m (default: never)")
 
+	root.RegisterFlagCompletionFunc("backend", completeBackends(f))
+	root.RegisterFlagCompletionFunc("platform", completePlatforms)
+	root.RegisterFlagCompletionFunc("format", completeFormats)
+
 	root.AddCommand(
 		NewCmdTags(f, nil),
 		NewCmdExport(f, nil),
