@@ -148,7 +148,7 @@ func translate(ep core.Endpoint, path string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case registries.IsNetwork(err):
-		return registries.Unreachable(ep.Host, err)
+		return registries.ExchangeError(ep.Host, err)
 	case errors.As(err, new(syscall.Errno)):
 		// A file of crane's flattened stream that could not be written
 		// (a hard link to a file crane dropped): the applier's message

@@ -116,13 +116,13 @@ func describe(status int, codes []ErrorCode) string {
 	return "unexpected answer from the registry"
 }
 
-// Unreachable tells a failed exchange with host in one line, keeping the
+// ExchangeError tells a failed exchange with host in one line, keeping the
 // cause a user can act on (refused, no such host, TLS) and dropping Go's
 // layers of "dial tcp …: connect:". Only a failure to connect — a dial, a
 // name lookup, a TLS handshake — says "cannot reach"; a registry reached
 // that then failed the exchange (a reset, a timeout awaiting the answer,
 // too many redirects) says "registry HOST: …".
-func Unreachable(host string, err error) error {
+func ExchangeError(host string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

@@ -30,11 +30,11 @@ func TestOnlyAFailureToConnectSaysCannotReach(t *testing.T) {
 		{errors.New("net/http: timeout awaiting response headers"), "registry h:5000: net/http: timeout awaiting response headers"},
 		{errors.New("more than 10 redirects"), "registry h:5000: more than 10 redirects"},
 	} {
-		if got := Unreachable("h:5000", tc.err).Error(); got != tc.want {
+		if got := ExchangeError("h:5000", tc.err).Error(); got != tc.want {
 			t.Errorf("%v:\n got %q\nwant %q", tc.err, got, tc.want)
 		}
 	}
-	if err := Unreachable("h", fmt.Errorf("x: %w", context.Canceled)); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "registry") {
+	if err := ExchangeError("h", fmt.Errorf("x: %w", context.Canceled)); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "registry") {
 		t.Errorf("cancelled: %v", err)
 	}
 }
