@@ -1,6 +1,9 @@
-// Package cli is ocix's command line. Each command is NewCmdX(f, runF) with
-// an options struct; RunE only validates and calls xRun, so tests can check
-// flag parsing and behaviour apart.
+// Package cli is ocix's command line. Each command that does a job is
+// NewCmdX(f, runF) with an options struct; RunE only validates and calls
+// runF (xRun unless a test gives its own), so tests check flag parsing
+// (seams_test.go) and behaviour (cli_test.go) apart. compare's subcommands
+// and version have no runF: their flags are few, and they are tested
+// whole.
 package cli
 
 import (
