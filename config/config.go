@@ -131,7 +131,7 @@ func (c *Config) readFile(path string, explicit bool) error {
 	c.v.SetConfigFile(path)
 	c.v.SetConfigType("yaml")
 	if err := c.v.ReadInConfig(); err != nil {
-		return core.Usagef("config file %s: %s", path, oneLine(err.Error()))
+		return core.Usagef("config file %s: %s", path, core.OneLine(err.Error()))
 	}
 	c.File = path
 	bad := func(format string, a ...any) error {
@@ -358,8 +358,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

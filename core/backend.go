@@ -65,10 +65,11 @@ type ConfigField struct {
 }
 
 // Backend is what every backend has, whatever jobs it can do. The jobs are
-// the optional interfaces TagLister, and later Exporter and Runner: a
-// plugin's capabilities are the ones its implementation has (the plugin
-// server finds them by type assertion), and the host sees them in
-// Info.Capabilities.
+// the optional interfaces TagLister, Exporter and Runner (with their own
+// optional parts Resolver, Bundler and Cleaner): a plugin's capabilities
+// are the jobs its implementation has (the plugin server finds them by type
+// assertion), and the host sees them in Info.Capabilities, which is what
+// core checks before it hands a backend a job (see openFor).
 //
 // The host calls ConfigSchema, then Configure once, then anything else.
 type Backend interface {
@@ -95,16 +96,19 @@ type Endpoint struct {
 	Insecure bool
 }
 
-// TagsRequest asks for every tag of one repository.
-type TagsRequest struct {
-	// Repository is the path within the registry ("library/busybox").
-	Repository string
-	Endpoints  []Endpoint
+// Event is progress or a warning from a job under way: an export, or the
+// pull before a run.
+type Event struct {
+	Progress *Progress
+	Warning  string
 }
 
-// TagLister lists the tags of a repository, every page, in registry order.
-type TagLister interface {
-	ListTags(ctx context.Context, req TagsRequest) ([]string, error)
+// Progress is one layer's state: Layer of Layers (from 0), Done of Total
+// bytes (Total 0 when unknown). Layer -1 is the whole image.
+type Progress struct {
+	Layer, Layers int
+	Digest        string
+	Done, Total   int64
 }
 
 // ParseCapability turns a user's or the wire's name into a Capability.

@@ -50,6 +50,9 @@ func (c *Core) bundle(ctx context.Context, backend string, req RunRequest, dest 
 		return BundleResult{}, err
 	}
 	defer h.Close()
+	// What the backend declares decides (a plugin's client has every
+	// method): only a backend that takes a root filesystem from core
+	// writes bundles.
 	bundler, ok := h.Backend.(Bundler)
 	if !ok || !h.Info.NeedsRootfs {
 		return BundleResult{}, Usagef("backend %q runs images itself and writes no OCI bundle (runtime backends such as runc do)", backend)

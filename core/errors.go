@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"syscall"
 )
 
@@ -109,3 +111,31 @@ type marked struct{ err, sentinel error }
 
 func (m *marked) Error() string   { return m.err.Error() }
 func (m *marked) Unwrap() []error { return []error{m.err, m.sentinel} }
+
+// errorListHeader is the line Go multi-error packages put above a list
+// ("1 error occurred:", "2 errors occurred:").
+var errorListHeader = regexp.MustCompile(`^\d+ errors? occurred:$`)
+
+// OneLine folds a message of several lines into the one line ocix prints:
+// each line's runs of white space become one space, list headers
+// ("2 errors occurred:") and item markers ("* ") are dropped, and lines are
+// joined by "; " — or by a space after a line that ends in ":", which
+// introduces the next.
+func OneLine(msg string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(msg, "\n") {
+		l = strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "* ")), " ")
+		if l == "" || errorListHeader.MatchString(l) {
+			continue
+		}
+		if s := b.String(); s != "" {
+			if strings.HasSuffix(s, ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}

@@ -65,3 +65,21 @@ func TestSignalsForwardedDoNotCancel(t *testing.T) {
 		t.Fatal("a forwarded signal cancelled the context")
 	}
 }
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":     "plain",
+		"a\nb":      "a; b",
+		"  a   b  ": "a b",
+		// podman's multi-error list
+		"1 error occurred:\n\t* getting repository tags: invalid status code from registry 404 (Not Found)\n\n": "getting repository tags: invalid status code from registry 404 (Not Found)",
+		"2 errors occurred:\n\t* one\n\t* two\n": "one; two",
+		// a line that introduces the next: yaml's, nerdctl's
+		"yaml: unmarshal errors:\n  line 3: field x not found": "yaml: unmarshal errors: line 3: field x not found",
+		"1 errors:\nno such container: \"x\"":                  `1 errors: no such container: "x"`,
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

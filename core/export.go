@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 )
 
@@ -32,21 +33,7 @@ type ExportRequest struct {
 
 	// Events receives progress and warnings as the backend sends them;
 	// nil drops them.
-	Events func(ExportEvent)
-}
-
-// ExportEvent is progress or a warning from an export under way.
-type ExportEvent struct {
-	Progress *Progress
-	Warning  string
-}
-
-// Progress is one layer's state: Layer of Layers (from 0), Done of Total
-// bytes (Total 0 when unknown). Layer -1 is the whole image.
-type Progress struct {
-	Layer, Layers int
-	Digest        string
-	Done, Total   int64
+	Events func(Event)
 }
 
 // ExportResult is what a finished export reports. Only its arrival means
@@ -66,4 +53,34 @@ type ExportResult struct {
 // Exporter exports an image's flattened root filesystem.
 type Exporter interface {
 	Export(ctx context.Context, req ExportRequest) (ExportResult, error)
+}
+
+// Export exports an image with the named backend into dest, committing
+// dest only when the backend reports success and aborting it otherwise.
+// If the backend's plugin died, a fresh instance removes what the export
+// created (an engine's container).
+func (c *Core) Export(ctx context.Context, backend string, req ExportRequest, dest *Destination) (ExportResult, error) {
+	req.Dir, req.Tar, req.ScratchDir = dest.Dir, dest.Tar, dest.Scratch
+	req.Invocation = newInvocation()
+	var files []*os.File
+	if dest.Tar != nil {
+		files = append(files, dest.Tar)
+	}
+	exporter, h, err := openFor[Exporter](ctx, c, backend, CapExport, files...)
+	if err != nil {
+		dest.Abort()
+		return ExportResult{}, err
+	}
+	res, err := exporter.Export(ctx, req)
+	// The backend stops before its files are touched: a plugin cut short
+	// by Ctrl-C may still be writing for a moment.
+	h.Close()
+	if err != nil {
+		if errors.Is(err, ErrBackendDied) {
+			c.cleanupAfter(backend, req.Invocation)
+		}
+		dest.Abort()
+		return ExportResult{}, err
+	}
+	return res, dest.Commit()
 }

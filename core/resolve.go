@@ -40,6 +40,9 @@ func (c *Core) Resolve(ctx context.Context, backend string, req ResolveRequest) 
 		return ResolveResult{}, err
 	}
 	defer h.Close()
+	// Resolving is no capability of its own: a plugin's client always has
+	// the method, and a plugin without a resolver answers ErrUnsupported
+	// from its server; an in-process backend without one fails here alike.
 	r, ok := h.Backend.(Resolver)
 	if !ok {
 		return ResolveResult{}, fmt.Errorf("backend %q cannot resolve image references: %w", backend, ErrUnsupported)

@@ -2,12 +2,35 @@ package core
 
 import (
 	"cmp"
+	"context"
 	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/mod/semver"
 )
+
+// TagsRequest asks for every tag of one repository.
+type TagsRequest struct {
+	// Repository is the path within the registry ("library/busybox").
+	Repository string
+	Endpoints  []Endpoint
+}
+
+// TagLister lists the tags of a repository, every page, in registry order.
+type TagLister interface {
+	ListTags(ctx context.Context, req TagsRequest) ([]string, error)
+}
+
+// ListTags lists every tag of a repository with the named backend.
+func (c *Core) ListTags(ctx context.Context, backend string, req TagsRequest) ([]string, error) {
+	lister, h, err := openFor[TagLister](ctx, c, backend, CapTags)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return lister.ListTags(ctx, req)
+}
 
 // Tag orders for TagOptions.Sort.
 const (

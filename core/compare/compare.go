@@ -183,11 +183,12 @@ func compareTrees(r *Report, manifests []tree.Manifest, opts TreeOptions) {
 		}
 	}
 	if len(ms) > 1 {
+		held := engineHolders(ms)
 		for _, d := range tree.DiffN(ms) {
 			if !opts.keeps(d.Path) {
 				continue
 			}
-			engine := IsEngineFile(d.Path)
+			engine := IsEngineFile(d.Path) || d.Field == "presence" && held(d.Path)
 			if engine && opts.IgnoreEngineFiles {
 				continue
 			}
@@ -232,6 +233,42 @@ func IsEngineFile(p string) bool {
 	return slices.ContainsFunc(engineFiles, func(e string) bool {
 		return p == e || (e == "/dev" || e == "/proc" || e == "/sys") && strings.HasPrefix(p, e+"/")
 	})
+}
+
+// engineHolders returns a test of whether p is, in every tree that has it,
+// a directory that holds engine additions and nothing else: docker makes
+// /etc to hold hosts and resolv.conf in an image that has no /etc, and
+// such a directory is an engine addition too.
+func engineHolders(ms []tree.Manifest) func(p string) bool {
+	sorted := make([][]string, len(ms))
+	return func(p string) bool {
+		holds := false
+		for i, m := range ms {
+			e, ok := m[p]
+			if !ok {
+				continue
+			}
+			if e.Type != "dir" {
+				return false
+			}
+			if sorted[i] == nil {
+				sorted[i] = m.Paths()
+			}
+			// p's descendants sort together, right after p + "/".
+			paths := sorted[i]
+			j, _ := slices.BinarySearch(paths, p+"/")
+			for ; j < len(paths) && strings.HasPrefix(paths[j], p+"/"); j++ {
+				q := paths[j]
+				switch {
+				case IsEngineFile(q):
+					holds = true
+				case m[q].Type != "dir":
+					return false
+				}
+			}
+		}
+		return holds
+	}
 }
 
 // RunOptions shape a run comparison.

@@ -144,3 +144,36 @@ func TestRunComparesOutputs(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// docker makes /etc to hold hosts and resolv.conf in an image without one:
+// that /etc is an engine addition, and --ignore-engine-files hides it.
+func TestADirectoryHoldingOnlyEngineFilesIsAnEngineAddition(t *testing.T) {
+	image := writeTree(t, map[string]string{"bin/app": "x"})
+	docker := writeTree(t, map[string]string{"bin/app": "x", ".dockerenv": "", "etc/hosts": "127.0.0.1", "etc/resolv.conf": ""})
+	r, err := Dirs(image, docker, TreeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range r.Paths {
+		got = append(got, fmt.Sprintf("%s %s %v", d.Path, d.Field, d.Engine))
+	}
+	want := []string{"/.dockerenv presence true", "/etc presence true", "/etc/hosts presence true", "/etc/resolv.conf presence true"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("differences %q, want %q", got, want)
+	}
+	if r, _ := Dirs(image, docker, TreeOptions{IgnoreEngineFiles: true}); r.Verdict != Agree || len(r.Paths) != 0 {
+		t.Fatalf("with --ignore-engine-files: %+v", r.Paths)
+	}
+
+	// An /etc that holds anything of the image's own is the image's.
+	own := writeTree(t, map[string]string{"bin/app": "x", "etc/hosts": "", "etc/app.conf": "y"})
+	r, _ = Dirs(image, own, TreeOptions{IgnoreEngineFiles: true})
+	got = nil
+	for _, d := range r.Paths {
+		got = append(got, d.Path)
+	}
+	if !slices.Equal(got, []string{"/etc", "/etc/app.conf"}) {
+		t.Fatalf("an /etc with the image's file: differences %q", got)
+	}
+}

@@ -96,31 +96,47 @@ func (l *Loader) Running() int {
 	return l.running
 }
 
+// Cleaner records the invocations a fresh instance was asked to clean up
+// after (core.Cleaner); embed it in a fake job backend.
+type Cleaner struct {
+	mu       sync.Mutex
+	cleanups []string
+}
+
+func (c *Cleaner) Cleanup(_ context.Context, invocation string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cleanups = append(c.cleanups, invocation)
+	return nil
+}
+
+// Cleanups lists the invocations Cleanup was asked about.
+func (c *Cleaner) Cleanups() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.cleanups...)
+}
+
 // Runner is a fake run backend; it also records Cleanup calls.
 type Runner struct {
 	Backend
+	Cleaner
 	RunFunc func(ctx context.Context, req core.RunRequest) (core.RunResult, error)
-
-	mu       sync.Mutex
-	cleanups []string
 }
 
 func (r *Runner) Run(ctx context.Context, req core.RunRequest) (core.RunResult, error) {
 	return r.RunFunc(ctx, req)
 }
 
-func (r *Runner) Cleanup(_ context.Context, invocation string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cleanups = append(r.cleanups, invocation)
-	return nil
+// Exporter is a fake export backend; it also records Cleanup calls.
+type Exporter struct {
+	Backend
+	Cleaner
+	ExportFunc func(ctx context.Context, req core.ExportRequest) (core.ExportResult, error)
 }
 
-// Cleanups lists the invocations Cleanup was asked about.
-func (r *Runner) Cleanups() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.cleanups...)
+func (e *Exporter) Export(ctx context.Context, req core.ExportRequest) (core.ExportResult, error) {
+	return e.ExportFunc(ctx, req)
 }
 
 // Bundler is a fake runtime backend: it takes a root filesystem from core

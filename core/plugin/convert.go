@@ -104,7 +104,7 @@ func fromProtoExportRequest(r *pb.ExportRequest) core.ExportRequest {
 	return req
 }
 
-func toProtoExportEvent(e core.ExportEvent) *pb.ExportEvent {
+func toProtoExportEvent(e core.Event) *pb.ExportEvent {
 	if e.Progress != nil {
 		p := e.Progress
 		return &pb.ExportEvent{Event: &pb.ExportEvent_Progress{Progress: &pb.Progress{
@@ -114,13 +114,13 @@ func toProtoExportEvent(e core.ExportEvent) *pb.ExportEvent {
 	return &pb.ExportEvent{Event: &pb.ExportEvent_Warning{Warning: e.Warning}}
 }
 
-func fromProtoExportEvent(e *pb.ExportEvent) core.ExportEvent {
+func fromProtoExportEvent(e *pb.ExportEvent) core.Event {
 	if p := e.GetProgress(); p != nil {
-		return core.ExportEvent{Progress: &core.Progress{
+		return core.Event{Progress: &core.Progress{
 			Layer: int(p.Layer), Layers: int(p.Layers), Digest: p.Digest, Done: p.Done, Total: p.Total,
 		}}
 	}
-	return core.ExportEvent{Warning: e.GetWarning()}
+	return core.Event{Warning: e.GetWarning()}
 }
 
 func toProtoExportResult(r core.ExportResult) *pb.ExportResult {
@@ -209,7 +209,7 @@ func fromProtoRunControl(c *pb.RunControl) core.RunControl {
 	return ctl
 }
 
-func toProtoRunOutput(e core.ExportEvent) *pb.RunOutput {
+func toProtoRunOutput(e core.Event) *pb.RunOutput {
 	ev := toProtoExportEvent(e)
 	if p := ev.GetProgress(); p != nil {
 		return &pb.RunOutput{Output: &pb.RunOutput_Progress{Progress: p}}
@@ -217,11 +217,11 @@ func toProtoRunOutput(e core.ExportEvent) *pb.RunOutput {
 	return &pb.RunOutput{Output: &pb.RunOutput_Warning{Warning: ev.GetWarning()}}
 }
 
-func fromProtoRunOutput(o *pb.RunOutput) core.ExportEvent {
+func fromProtoRunOutput(o *pb.RunOutput) core.Event {
 	if p := o.GetProgress(); p != nil {
 		return fromProtoExportEvent(&pb.ExportEvent{Event: &pb.ExportEvent_Progress{Progress: p}})
 	}
-	return core.ExportEvent{Warning: o.GetWarning()}
+	return core.Event{Warning: o.GetWarning()}
 }
 
 func toProtoResolveRequest(r core.ResolveRequest) *pb.ResolveRequest {

@@ -91,7 +91,7 @@ func (s *server) Export(req *pb.ExportRequest, stream pb.Backend_ExportServer) e
 	// sender at a time.
 	var mu sync.Mutex
 	var sendErr error
-	r.Events = func(e core.ExportEvent) {
+	r.Events = func(e core.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if sendErr == nil {
@@ -151,7 +151,7 @@ func (s *server) Run(stream pb.Backend_RunServer) error {
 		}
 	}()
 	var mu sync.Mutex
-	req.Events = func(e core.ExportEvent) {
+	req.Events = func(e core.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		stream.Send(toProtoRunOutput(e))

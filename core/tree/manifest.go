@@ -65,7 +65,7 @@ func Scan(root string) (Manifest, error) {
 		if rel == "." {
 			name = "/"
 		}
-		e, ino, err := describe(path, name)
+		e, ino, err := entryAt(path, name)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,9 @@ func Scan(root string) (Manifest, error) {
 	return m, nil
 }
 
-func describe(path, name string) (Entry, [2]uint64, error) {
+// entryAt is the Entry of the file at path, named name in the manifest,
+// and its device and inode (for hard links).
+func entryAt(path, name string) (Entry, [2]uint64, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
 		return Entry{}, [2]uint64{}, &os.PathError{Op: "lstat", Path: path, Err: err}

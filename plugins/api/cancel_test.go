@@ -39,7 +39,7 @@ func TestExportCancel(t *testing.T) {
 			defer cancel()
 			req := exportReq(t, ep, "team/app", "1")
 			var cancelled time.Time
-			req.Events = func(e core.ExportEvent) {
+			req.Events = func(e core.Event) {
 				if p := e.Progress; p != nil && p.Layer == 1 && p.Done > 0 && cancelled.IsZero() {
 					cancelled = time.Now()
 					cancel()

@@ -199,7 +199,7 @@ func TestExportWarnsOfPlatform(t *testing.T) {
 	push(t, ep, "team/app:1", imageOf(t, v1.Platform{OS: "linux", Architecture: "arm64"}, gzipLayer(t, file("f", "x"))))
 	req := exportReq(t, ep, "team/app", "1")
 	var warnings []string
-	req.Events = func(e core.ExportEvent) {
+	req.Events = func(e core.Event) {
 		if e.Warning != "" {
 			warnings = append(warnings, e.Warning)
 		}
@@ -301,7 +301,7 @@ func TestExportProgress(t *testing.T) {
 
 	req := exportReq(t, ep, "team/app", "1")
 	var events []core.Progress
-	req.Events = func(e core.ExportEvent) {
+	req.Events = func(e core.Event) {
 		if e.Progress != nil {
 			events = append(events, *e.Progress)
 		}

@@ -15,10 +15,10 @@ const progressEvery = 100 * time.Millisecond
 // callback, one at a time: the downloads report from several goroutines.
 type events struct {
 	mu   sync.Mutex
-	send func(core.ExportEvent) // nil drops them
+	send func(core.Event) // nil drops them
 }
 
-func (e *events) emit(ev core.ExportEvent) {
+func (e *events) emit(ev core.Event) {
 	if e.send == nil {
 		return
 	}
@@ -27,7 +27,7 @@ func (e *events) emit(ev core.ExportEvent) {
 	e.send(ev)
 }
 
-func (e *events) warn(msg string) { e.emit(core.ExportEvent{Warning: msg}) }
+func (e *events) warn(msg string) { e.emit(core.Event{Warning: msg}) }
 
 // layerProgress is an io.Writer that counts one layer's compressed bytes
 // as they arrive and reports them, throttled.
@@ -50,5 +50,5 @@ func (l *layerProgress) Write(b []byte) (int, error) {
 // the layer is complete, Done equal to Total.
 func (l *layerProgress) report() {
 	p := l.p
-	l.ev.emit(core.ExportEvent{Progress: &p})
+	l.ev.emit(core.Event{Progress: &p})
 }

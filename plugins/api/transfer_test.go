@@ -113,7 +113,7 @@ func TestExportResumesCutDownload(t *testing.T) {
 			push(t, ep, "team/app:1", img)
 			req := exportReq(t, ep, "team/app", "1")
 			var last core.Progress
-			req.Events = func(e core.ExportEvent) {
+			req.Events = func(e core.Event) {
 				if p := e.Progress; p != nil && p.Layer == 1 {
 					if p.Done < last.Done {
 						t.Errorf("progress went back from %d to %d", last.Done, p.Done)

@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -134,10 +134,7 @@ func (t *idleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // translate tells ggcr's errors in ocix's one-line style.
 func translate(ep core.Endpoint, path string, err error) error {
-	var (
-		terr   *transport.Error
-		netErr net.Error
-	)
+	var terr *transport.Error
 	switch {
 	case errors.As(err, &terr):
 		e := &registries.Error{Repository: ep.Registry + "/" + path, Status: terr.StatusCode}
@@ -150,8 +147,13 @@ func translate(ep core.Endpoint, path string, err error) error {
 		return e
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
-	case errors.As(err, &netErr):
-		return registries.Unreachable(ep.Host, err)
+	case registries.IsNetwork(err):
+		return registries.ExchangeError(ep.Host, err)
+	case errors.As(err, new(syscall.Errno)):
+		// A file of crane's flattened stream that could not be written
+		// (a hard link to a file crane dropped): the applier's message
+		// names the entry.
+		return fmt.Errorf("crane: applying its flattened stream: %w", err)
 	}
 	// Not the network's: a digest that does not verify, a manifest that
 	// does not parse. ggcr's message says which.

@@ -15,7 +15,7 @@ import (
 // layer's download progress to events (nil drops them) and returns the
 // digest docker reports for what it pulled. An error in the stream — a
 // pull fails after its answer has begun — is the pull's error.
-func readPull(r io.Reader, events func(core.ExportEvent)) (string, error) {
+func readPull(r io.Reader, events func(core.Event)) (string, error) {
 	p := &pullProgress{events: events, layers: map[string]int{}, totals: map[string]int64{}}
 	dec := json.NewDecoder(r)
 	for {
@@ -39,7 +39,7 @@ func readPull(r io.Reader, events func(core.ExportEvent)) (string, error) {
 // every layer ("Pulling fs layer") before it downloads any, so by the first
 // byte the number of layers is known.
 type pullProgress struct {
-	events func(core.ExportEvent)
+	events func(core.Event)
 	layers map[string]int   // docker's short layer id → its number
 	totals map[string]int64 // the size each layer was announced with
 	digest string
@@ -80,7 +80,7 @@ func (p *pullProgress) send(layer int, id string, done, total int64) {
 	if p.events == nil {
 		return
 	}
-	p.events(core.ExportEvent{Progress: &core.Progress{
+	p.events(core.Event{Progress: &core.Progress{
 		Layer: layer, Layers: len(p.layers), Digest: id, Done: done, Total: total,
 	}})
 }

@@ -26,7 +26,7 @@ const pullStream = `{"status":"Pulling from rules/index","id":"latest"}
 
 func TestPullProgressPerLayer(t *testing.T) {
 	var got []core.Progress
-	digest, err := readPull(strings.NewReader(pullStream), func(e core.ExportEvent) { got = append(got, *e.Progress) })
+	digest, err := readPull(strings.NewReader(pullStream), func(e core.Event) { got = append(got, *e.Progress) })
 	if err != nil {
 		t.Fatal(err)
 	}

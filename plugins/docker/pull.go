@@ -22,12 +22,12 @@ type source struct {
 	repository, reference string
 	endpoints             []core.Endpoint
 	platform              core.Platform
-	events                func(core.ExportEvent) // nil drops them
+	events                func(core.Event) // nil drops them
 }
 
 func (s source) warn(msg string) {
 	if s.events != nil {
-		s.events(core.ExportEvent{Warning: msg})
+		s.events(core.Event{Warning: msg})
 	}
 }
 

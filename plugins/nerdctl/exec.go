@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/plugins/internal/lines"
 )
 
@@ -200,9 +201,5 @@ func (w *logWriter) message() string {
 			msg = w.last
 		}
 	}
-	return oneLine(msg)
+	return core.OneLine(msg)
 }
-
-// oneLine joins a message's lines: nerdctl's messages may hold several
-// ("1 errors:\nno such container: x").
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

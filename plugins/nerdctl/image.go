@@ -15,7 +15,7 @@ type imageRequest struct {
 	repository, reference string
 	endpoints             []core.Endpoint
 	platform              core.Platform
-	events                func(core.ExportEvent)
+	events                func(core.Event)
 }
 
 // image is an image in containerd's store, for one platform.

@@ -22,7 +22,7 @@ import (
 // done (see finish). A layer that is already in the store ("exists") is
 // reported complete.
 type pullProgress struct {
-	events func(core.ExportEvent)
+	events func(core.Event)
 
 	mu    sync.Mutex
 	lines lines.Splitter   // cut at "\r" too: nerdctl redraws its table
@@ -31,7 +31,7 @@ type pullProgress struct {
 	total map[string]int64
 }
 
-func newPullProgress(events func(core.ExportEvent)) *pullProgress {
+func newPullProgress(events func(core.Event)) *pullProgress {
 	return &pullProgress{events: events, lines: lines.Splitter{Ends: "\n\r"}, done: map[string]int64{}, total: map[string]int64{}}
 }
 
@@ -91,7 +91,7 @@ func (p *pullProgress) send(digest string, done, total int64) {
 			layer = i
 		}
 	}
-	p.events(core.ExportEvent{Progress: &core.Progress{
+	p.events(core.Event{Progress: &core.Progress{
 		Layer: layer, Layers: len(p.order), Digest: digest, Done: done, Total: total,
 	}})
 }
@@ -105,7 +105,7 @@ func (p *pullProgress) finish(layers []descriptor) {
 		return
 	}
 	for i, l := range layers {
-		p.events(core.ExportEvent{Progress: &core.Progress{
+		p.events(core.Event{Progress: &core.Progress{
 			Layer: i, Layers: len(layers), Digest: l.Digest, Done: l.Size, Total: l.Size,
 		}})
 	}

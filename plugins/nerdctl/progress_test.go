@@ -26,7 +26,7 @@ func frame(rows ...string) string {
 
 func TestPullProgress(t *testing.T) {
 	var got []core.Progress
-	p := newPullProgress(func(e core.ExportEvent) { got = append(got, *e.Progress) })
+	p := newPullProgress(func(e core.Event) { got = append(got, *e.Progress) })
 	bar := "|\x1b[32m++++++++++\x1b[0m----------|"
 	stream := frame(
 		"127.0.0.1:5000/rules/index:latest:                                                resolved       "+bar+" ",

@@ -34,27 +34,13 @@ func causeOf(err error) string {
 	return err.Error()
 }
 
-// oneLine folds a multi-line message into one line, dropping the
-// "N error(s) occurred:" header and list markers podman adds.
-func oneLine(msg string) string {
-	var parts []string
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "* "))
-		if l == "" || strings.HasSuffix(l, "error occurred:") || strings.HasSuffix(l, "errors occurred:") {
-			continue
-		}
-		parts = append(parts, l)
-	}
-	return strings.Join(parts, "; ")
-}
-
 // serviceError is an error of the service itself (not a registry's),
 // in one line.
 func serviceError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("podman: %s", oneLine(causeOf(err)))
+	return fmt.Errorf("podman: %s", core.OneLine(causeOf(err)))
 }
 
 // registryCodes are the distribution spec's error codes as
@@ -80,15 +66,18 @@ func registryError(ep core.Endpoint, repository string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	msg := oneLine(causeOf(err))
+	msg := core.OneLine(causeOf(err))
 	low := strings.ToLower(msg)
 	repo := ep.Registry + "/" + repository
 	unreachable := func(cause string) error { return fmt.Errorf("cannot reach registry %s: %s", ep.Host, cause) }
 	switch {
 	case strings.Contains(low, "connection refused"):
 		return unreachable("connection refused")
-	case strings.Contains(low, "connection reset"):
+	case strings.Contains(low, "connection reset") && strings.Contains(low, "dial "):
 		return unreachable("connection reset")
+	case strings.Contains(low, "connection reset"):
+		// Reached, then cut off: no failure to connect.
+		return fmt.Errorf("registry %s: connection reset", ep.Host)
 	case strings.Contains(low, "no such host"):
 		return unreachable("no such host")
 	case strings.Contains(low, "server gave http response to https client"):

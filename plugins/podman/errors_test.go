@@ -11,16 +11,6 @@ import (
 	"github.com/ocix/ocix/core"
 )
 
-func TestOneLine(t *testing.T) {
-	in := "1 error occurred:\n\t* getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)\n\n"
-	if got := oneLine(in); got != "getting repository tags: fetching tags list: invalid status code from registry 404 (Not Found)" {
-		t.Fatalf("%q", got)
-	}
-	if got := oneLine("a\nb"); got != "a; b" {
-		t.Fatalf("%q", got)
-	}
-}
-
 // What podman 4.3's service was seen to answer, told as every ocix
 // backend tells it.
 func TestRegistryError(t *testing.T) {
@@ -49,6 +39,13 @@ func TestRegistryError(t *testing.T) {
 		{apiErr(`pinging container registry r: Get "https://r/v2/": http: server gave HTTP response to HTTPS client`),
 			"cannot reach registry 127.0.0.1:5000: the registry does not speak TLS"},
 		{apiErr("something podman says"), "127.0.0.1:5000/app: something podman says"},
+		// Only a failure to connect says "cannot reach".
+		{apiErr(`pinging container registry r: Get "http://r/v2/": dial tcp 10.0.0.1:80: read: connection reset by peer`),
+			"cannot reach registry 127.0.0.1:5000: connection reset"},
+		{apiErr(`reading blob sha256:aa: Get "http://r/v2/app/blobs/sha256:aa": read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer`),
+			"registry 127.0.0.1:5000: connection reset"},
+		{apiErr(`layer entry "etc/x": hard link to "etc/y": no such file or directory`),
+			`127.0.0.1:5000/app: layer entry "etc/x": hard link to "etc/y": no such file or directory`},
 	} {
 		got := registryError(ep, "app", tc.err)
 		if !strings.HasPrefix(got.Error(), tc.want) || strings.Contains(got.Error(), "\n") {

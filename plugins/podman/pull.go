@@ -24,7 +24,7 @@ type pullRequest struct {
 	Repository string
 	Reference  string // tag or digest
 	Platform   core.Platform
-	Events     func(core.ExportEvent)
+	Events     func(core.Event)
 }
 
 // pulled is an image in podman's store.
@@ -100,7 +100,7 @@ func imageName(ep core.Endpoint, repository, reference string) string {
 // counts) and its warnings, such as an image whose platform is not the
 // one asked for, which podman pulls anyway.
 type pullProgress struct {
-	events func(core.ExportEvent)
+	events func(core.Event)
 	mu     sync.Mutex
 	lines  lines.Splitter
 	blobs  int
@@ -128,10 +128,10 @@ func (p *pullProgress) line(l string) {
 	switch {
 	case strings.HasPrefix(l, "Copying blob "):
 		digest, _, _ := strings.Cut(strings.TrimPrefix(l, "Copying blob "), " ")
-		p.events(core.ExportEvent{Progress: &core.Progress{Layer: p.blobs, Layers: p.blobs + 1, Digest: digest}})
+		p.events(core.Event{Progress: &core.Progress{Layer: p.blobs, Layers: p.blobs + 1, Digest: digest}})
 		p.blobs++
 	case strings.HasPrefix(l, "WARNING: "):
-		p.events(core.ExportEvent{Warning: "podman: " + strings.TrimPrefix(l, "WARNING: ")})
+		p.events(core.Event{Warning: "podman: " + strings.TrimPrefix(l, "WARNING: ")})
 	}
 }
 
@@ -142,7 +142,7 @@ func (b *backend) pullError(ctx context.Context, ep core.Endpoint, name string, 
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	msg := oneLine(causeOf(err))
+	msg := core.OneLine(causeOf(err))
 	if m := digestMismatch.FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("%s: blob %s does not match its digest: podman read %s", name, m[1], m[2])
 	}

@@ -18,8 +18,8 @@ import (
 
 // The text podman 4.3's pull streams, as events.
 func TestPullProgress(t *testing.T) {
-	var events []core.ExportEvent
-	p := &pullProgress{events: func(e core.ExportEvent) { events = append(events, e) }}
+	var events []core.Event
+	p := &pullProgress{events: func(e core.Event) { events = append(events, e) }}
 	for _, chunk := range []string{
 		"Trying to pull 127.0.0.1:5000/app:1...\nGetting image source signatures\nCopying blob sha256:aaa",
 		"\nCopying blob sha256:bbb\n",

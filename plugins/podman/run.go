@@ -180,7 +180,7 @@ func startError(err error) error {
 	if errors.As(err, &em) && em.Message != "" {
 		msg = em.Message
 	}
-	msg = preparing.ReplaceAllString(oneLine(msg), "")
+	msg = preparing.ReplaceAllString(core.OneLine(msg), "")
 	if strings.Contains(msg, "cgroups in hybrid mode not supported") {
 		return fmt.Errorf("podman: %s: crun cannot run on this host's hybrid cgroups; set runtime = \"runc\" in the [engine] section of the containers.conf the podman service reads and restart the service", msg)
 	}

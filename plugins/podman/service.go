@@ -120,7 +120,7 @@ func (s service) connect(ctx context.Context) (context.Context, error) {
 	case errors.Is(err, context.DeadlineExceeded) || pingCtx.Err() != nil:
 		return nil, s.unreachable(fmt.Sprintf("no answer within %v", reachTimeout))
 	case err != nil:
-		return nil, s.unreachable(oneLine(err.Error()))
+		return nil, s.unreachable(core.OneLine(err.Error()))
 	}
 	// The connection's values, under the caller's deadline and
 	// cancellation rather than the ping's.

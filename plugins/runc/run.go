@@ -154,7 +154,7 @@ func (b *backend) kept(req core.RunRequest, rt runtime, id, bundle string) {
 		return
 	}
 	cmd := strings.Join([]string{rt.binary, "--root", rt.root, "delete", id}, " ")
-	req.Events(core.ExportEvent{Warning: fmt.Sprintf("kept container %s (bundle %s); remove it with: %s, then ocix cache prune", id, bundle, cmd)})
+	req.Events(core.Event{Warning: fmt.Sprintf("kept container %s (bundle %s); remove it with: %s, then ocix cache prune", id, bundle, cmd)})
 }
 
 // Cleanup deletes the container of an invocation whose plugin died.

@@ -28,7 +28,7 @@ func describeInProcess(names []string) int {
 		Loader:   &coretest.Loader{Backends: map[string]core.Backend{"api": api.New(hclog.NewNullLogger())}},
 		Settings: cfg.Section,
 	}
-	for _, st := range c.Describe(context.Background(), names) {
+	for _, st := range c.Probe(context.Background(), names...) {
 		if st.Err != nil {
 			fmt.Fprintln(os.Stderr, st.Err)
 			return 1

@@ -61,7 +61,7 @@ func TestRedirectLimit(t *testing.T) {
 		http.Redirect(w, r, r.URL.Path+"x", http.StatusFound)
 	}))
 	_, err := newTestClient(t, Options{}).ListTags(context.Background(), endpoint(srv), "team/app")
-	wantError(t, err, "cannot reach registry "+srv.Listener.Addr().String()+": more than 10 redirects")
+	wantError(t, err, "registry "+srv.Listener.Addr().String()+": more than 10 redirects")
 	if n := len(reqs.all()); n != 11 {
 		t.Errorf("%d requests, want 11", n)
 	}

@@ -79,11 +79,11 @@ func transportError(host string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		// Our own timeout (response headers, TLS handshake): the caller's
 		// context is not done — roundTrip checked — but net/http's timeout
-		// errors match DeadlineExceeded, which Unreachable would pass on
+		// errors match DeadlineExceeded, which ExchangeError would pass on
 		// bare, without naming the host.
 		cause = errors.New(err.Error())
 	}
-	e := registries.Unreachable(host, cause)
+	e := registries.ExchangeError(host, cause)
 	if transient(err) {
 		return &retryable{err: e}
 	}

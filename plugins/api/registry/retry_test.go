@@ -171,7 +171,7 @@ func TestRequestTimeout(t *testing.T) {
 	srv, _ = serve(t, flaky(slow))
 	c = newTestClient(t, Options{RequestTimeout: 100 * time.Millisecond})
 	_, err = c.ListTags(context.Background(), endpoint(srv), "team/app")
-	wantError(t, err, "cannot reach registry "+srv.Listener.Addr().String()+": net/http: timeout awaiting response headers")
+	wantError(t, err, "registry "+srv.Listener.Addr().String()+": net/http: timeout awaiting response headers")
 }
 
 func TestNoRetryForFinalAnswers(t *testing.T) {

@@ -106,7 +106,7 @@ func applyTree(ctx context.Context, req core.ExportRequest, dir string, stream i
 func Warner(req core.ExportRequest) func(string) {
 	return func(msg string) {
 		if req.Events != nil {
-			req.Events(core.ExportEvent{Warning: msg})
+			req.Events(core.Event{Warning: msg})
 		}
 	}
 }
@@ -115,7 +115,7 @@ func Warner(req core.ExportRequest) func(string) {
 // -1), at most every step bytes, for backends that only see one stream.
 type Counter struct {
 	R      io.Reader
-	Events func(core.ExportEvent)
+	Events func(core.Event)
 	n      int64
 	last   int64
 }
@@ -127,7 +127,7 @@ func (c *Counter) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	if c.Events != nil && (c.n-c.last >= progressStep || err == io.EOF) {
 		c.last = c.n
-		c.Events(core.ExportEvent{Progress: &core.Progress{Layer: -1, Done: c.n}})
+		c.Events(core.Event{Progress: &core.Progress{Layer: -1, Done: c.n}})
 	}
 	return n, err
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 
@@ -115,38 +116,72 @@ func describe(status int, codes []ErrorCode) string {
 	return "unexpected answer from the registry"
 }
 
-// Unreachable tells a failure to connect to host in one line, keeping the
+// ExchangeError tells a failed exchange with host in one line, keeping the
 // cause a user can act on (refused, no such host, TLS) and dropping Go's
-// layers of "dial tcp …: connect:".
-func Unreachable(host string, err error) error {
+// layers of "dial tcp …: connect:". Only a failure to connect — a dial, a
+// name lookup, a TLS handshake — says "cannot reach"; a registry reached
+// that then failed the exchange (a reset, a timeout awaiting the answer,
+// too many redirects) says "registry HOST: …".
+func ExchangeError(host string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	var (
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		unknown x509.UnknownAuthorityError
-		recErr  tls.RecordHeaderError
-	)
+	if cause, ok := connectFailure(err); ok {
+		return fmt.Errorf("cannot reach registry %s: %s", host, cause)
+	}
 	cause := err.Error()
+	var opErr *net.OpError
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		cause = "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
 		cause = "connection reset"
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		cause = opErr.Err.Error()
+	}
+	return fmt.Errorf("registry %s: %s", host, cause)
+}
+
+// connectFailure says why err is a failure to connect, if it is one.
+func connectFailure(err error) (cause string, ok bool) {
+	var (
+		dnsErr   *net.DNSError
+		certErr  *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		recErr   tls.RecordHeaderError
+		opErr    *net.OpError
+	)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", true
 	case errors.As(err, &dnsErr):
-		cause = "no such host"
-	case errors.As(err, &certErr), errors.As(err, &unknown):
-		cause = "TLS certificate not trusted (use --insecure or registries.insecure to skip verification)"
+		return "no such host", true
+	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostname):
+		return "TLS certificate not trusted (use --insecure or registries.insecure to skip verification)", true
 	case errors.As(err, &recErr), errors.Is(err, http.ErrSchemeMismatch):
-		cause = "the registry does not speak TLS (use --insecure or registries.insecure for plain HTTP)"
-	default:
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && opErr.Err != nil {
-			cause = opErr.Err.Error()
+		return "the registry does not speak TLS (use --insecure or registries.insecure for plain HTTP)", true
+	case errors.As(err, &opErr) && opErr.Op == "dial" && opErr.Err != nil:
+		return opErr.Err.Error(), true
+	}
+	return "", false
+}
+
+// IsNetwork reports whether err is the network's: a failed connection or
+// exchange, not a local file's error. A bare syscall.Errno passes for a
+// net.Error (it has Timeout and Temporary), so that alone does not count:
+// a hard link the applier could not make is no registry's failure.
+func IsNetwork(err error) bool {
+	var (
+		ne     net.Error
+		urlErr *url.Error
+		opErr  *net.OpError
+	)
+	if errors.As(err, &ne) {
+		if _, errno := ne.(syscall.Errno); !errno {
+			return true
 		}
 	}
-	return fmt.Errorf("cannot reach registry %s: %s", host, cause)
+	_, connect := connectFailure(err)
+	return connect || errors.As(err, &urlErr) || errors.As(err, &opErr)
 }
 
 // IsDigest reports whether an image reference's tag-or-digest part is a

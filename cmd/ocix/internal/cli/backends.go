@@ -28,8 +28,9 @@ func NewCmdBackends(f *Factory, runF func(context.Context, *Factory, []string) e
 		runF = backendsRun
 	}
 	return &cobra.Command{
-		Use:   "backends [NAME...]",
-		Short: "List the backends found, what each can do, and whether it works here now",
+		Use:               "backends [NAME...]",
+		Short:             "List the backends found, what each can do, and whether it works here now",
+		ValidArgsFunction: completeBackends(f),
 		RunE: func(cmd *cobra.Command, names []string) error {
 			return runF(cmd.Context(), f, names)
 		},
@@ -38,14 +39,8 @@ func NewCmdBackends(f *Factory, runF func(context.Context, *Factory, []string) e
 
 func backendsRun(ctx context.Context, f *Factory, names []string) error {
 	ctx = ctxOrBackground(ctx)
-	var statuses []core.Status
-	if len(names) > 0 {
-		statuses = f.Core.Describe(ctx, names)
-	} else {
-		statuses = f.Core.DescribeAll(ctx)
-	}
 	rows := []BackendRow{}
-	for _, st := range statuses {
+	for _, st := range f.Core.Probe(ctx, names...) {
 		if errors.Is(st.Err, core.ErrUnknownBackend) {
 			// Not found at all: that is bad input, not a backend's state.
 			return st.Err
@@ -56,7 +51,7 @@ func backendsRun(ctx context.Context, f *Factory, names []string) error {
 			row.Capabilities = append(row.Capabilities, string(c))
 		}
 		if st.Err != nil {
-			row.Reason = oneLine(st.Err.Error())
+			row.Reason = core.OneLine(st.Err.Error())
 		}
 		rows = append(rows, row)
 	}

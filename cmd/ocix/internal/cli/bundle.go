@@ -64,8 +64,9 @@ must not exist, or be empty; a failed bundle leaves nothing there.`,
 			return runF(cmd.Context(), f, opts)
 		},
 	}
+	cmd.ValidArgsFunction = completeCachedImages(f)
 	cmd.Flags().SetInterspersed(false)
-	addContainerFlags(cmd, &opts.RunOptions)
+	addContainerFlags(f, cmd, &opts.RunOptions)
 	return cmd
 }
 

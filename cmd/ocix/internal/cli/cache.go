@@ -111,6 +111,13 @@ func ago(now, t time.Time) string {
 	return fmt.Sprintf("%d day%s ago", days, plural(days))
 }
 
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -2,19 +2,14 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"path/filepath"
-	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/compare"
 	"github.com/ocix/ocix/core/reference"
-	"github.com/ocix/ocix/core/tree"
 )
 
 // CompareOptions are the compare commands' inputs.
@@ -41,6 +36,7 @@ compared).`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringSliceVar(&opts.Backends, "backends", nil, "backends to compare, comma-separated (default: every available one that can do the job)")
+	cmd.RegisterFlagCompletionFunc("backends", completeBackendList(f))
 	pf.BoolVar(&opts.Parallel, "parallel", false, "run the backends at once (timings then mean less)")
 	treeFlags := func(c *cobra.Command) {
 		c.Flags().BoolVar(&opts.IgnoreEngineFiles, "ignore-engine-files", false, "hide what container engines add to every export (/.dockerenv, /etc/hosts…)")
@@ -63,6 +59,7 @@ compared).`,
 			return compareExport(c.Context(), f, opts, a[0])
 		},
 	}
+	export.ValidArgsFunction = completeCachedImages(f)
 	export.Flags().BoolVar(&opts.Keep, "keep", false, "keep each backend's tree and say where")
 	treeFlags(export)
 	run := NewCmdRun(f, func(ctx context.Context, f *Factory, ro *RunOptions) error {
@@ -96,7 +93,7 @@ func (o *CompareOptions) treeOptions() compare.TreeOptions {
 func (o *CompareOptions) backends(ctx context.Context, f *Factory, job core.Capability) (compare.Options, error) {
 	opts := compare.Options{Backends: o.Backends, Parallel: o.Parallel}
 	if len(opts.Backends) == 0 {
-		for _, st := range f.Core.DescribeAll(ctx) {
+		for _, st := range f.Core.Probe(ctx) {
 			if st.Err == nil && st.Info.Available && st.Info.Has(job) {
 				opts.Backends = append(opts.Backends, st.Name)
 			}
@@ -164,7 +161,7 @@ func compareRun(ctx context.Context, f *Factory, o *CompareOptions, ro *RunOptio
 // printReport prints the report and ends with diff's exit code.
 func printReport(f *Factory, r *compare.Report) error {
 	err := render(f.Streams.Out, f.Flags.Format, r, func(w io.Writer) error {
-		return writeReport(w, r, f.Streams.OutTTY)
+		return r.WriteText(w, f.Streams.OutTTY)
 	})
 	if err != nil {
 		return err
@@ -173,226 +170,4 @@ func printReport(f *Factory, r *compare.Report) error {
 		return &core.ExitError{Code: code}
 	}
 	return nil
-}
-
-// ANSI colours, on a terminal only.
-type palette struct{ on bool }
-
-func (p palette) paint(code, s string) string {
-	if !p.on {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-func (p palette) good(s string) string { return p.paint("32", s) }
-func (p palette) bad(s string) string  { return p.paint("31", s) }
-func (p palette) note(s string) string { return p.paint("33", s) }
-func (p palette) dim(s string) string  { return p.paint("2", s) }
-
-// writeReport writes the report for people: a verdict line, the
-// differences grouped and aligned, then each backend's timing.
-func writeReport(w io.Writer, r *compare.Report, color bool) error {
-	p := palette{color}
-	fmt.Fprintln(w, verdictLine(r, p))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	switch r.Mode {
-	case "tags":
-		writeTagDifferences(tw, r, p)
-	case "export", "dirs":
-		writePathDifferences(tw, r, p)
-	case "run":
-		writeOutputDifferences(tw, r, p)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	writeTimings(tw, r, p)
-	return tw.Flush()
-}
-
-func verdictLine(r *compare.Report, p palette) string {
-	var names []string
-	for _, o := range r.Backends {
-		names = append(names, o.Backend)
-	}
-	who := strings.Join(names, ", ")
-	if i := strings.LastIndex(who, ", "); i >= 0 {
-		who = who[:i] + " and " + who[i+2:]
-	}
-	subject := r.Mode + " of " + r.Subject
-	if r.Mode == "dirs" {
-		subject = "trees"
-	}
-	n := len(r.Tags) + len(r.Paths) + len(r.Outputs)
-	switch r.Verdict {
-	case compare.Agree:
-		return p.good(fmt.Sprintf("%s: %s agree", subject, who))
-	case compare.Differ:
-		return p.bad(fmt.Sprintf("%s: %s differ: %s", subject, who, differenceCount(r, n)))
-	}
-	var failed []string
-	for _, o := range r.Backends {
-		if o.Error != "" {
-			failed = append(failed, o.Backend)
-		}
-	}
-	return p.bad(fmt.Sprintf("%s: %s failed; among the others, %s", subject, strings.Join(failed, ", "), differenceCount(r, n)))
-}
-
-func differenceCount(r *compare.Report, n int) string {
-	engine := 0
-	for _, d := range r.Paths {
-		if d.Engine {
-			engine++
-		}
-	}
-	s := fmt.Sprintf("%d difference%s", n, plural(n))
-	if engine > 0 {
-		s += fmt.Sprintf(", %d of them engine additions that --ignore-engine-files hides", engine)
-	}
-	return s
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-func writeTagDifferences(w io.Writer, r *compare.Report, p palette) {
-	groups := map[string][]string{}
-	var keys []string
-	for _, t := range r.Tags {
-		key := "only listed by " + strings.Join(t.In, ", ")
-		if _, ok := groups[key]; !ok {
-			keys = append(keys, key)
-		}
-		groups[key] = append(groups[key], t.Tag)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(w, "\n%s:\n", p.note(k))
-		for _, t := range groups[k] {
-			fmt.Fprintf(w, "  %s\n", t)
-		}
-	}
-}
-
-// writePathDifferences groups the differences: "only in X" for presence,
-// "differ in FIELD" otherwise, engine additions labelled.
-func writePathDifferences(w io.Writer, r *compare.Report, p palette) {
-	names := backendNames(r)
-	type group struct {
-		title string
-		lines []string
-	}
-	var groups []*group
-	find := func(title string) *group {
-		for _, g := range groups {
-			if g.title == title {
-				return g
-			}
-		}
-		g := &group{title: title}
-		groups = append(groups, g)
-		return g
-	}
-	for _, d := range r.Paths {
-		if d.Field == "presence" {
-			var have []string
-			for _, n := range names {
-				if v, ok := d.Values[n]; ok && v != tree.Absent {
-					have = append(have, n)
-				}
-			}
-			title := "only in " + strings.Join(have, ", ")
-			if d.Engine {
-				title += " (engine additions)"
-			}
-			find(title).lines = append(find(title).lines, fmt.Sprintf("  %s\t%s", d.Path, d.Values[have[0]]))
-			continue
-		}
-		title := "differ in " + d.Field
-		if d.Engine {
-			title += " (engine additions)"
-		}
-		line := "  " + d.Path
-		for _, n := range names {
-			line += fmt.Sprintf("\t%s: %s", n, shortValue(d.Values[n]))
-		}
-		find(title).lines = append(find(title).lines, line)
-	}
-	for _, g := range groups {
-		fmt.Fprintf(w, "\n%s:\n", p.note(g.title))
-		for _, l := range g.lines {
-			fmt.Fprintln(w, l)
-		}
-	}
-}
-
-func writeOutputDifferences(w io.Writer, r *compare.Report, p palette) {
-	names := backendNames(r)
-	for _, o := range r.Outputs {
-		fmt.Fprintf(w, "\n%s:\n", p.note("differ in "+o.Field))
-		for _, n := range names {
-			if v, ok := o.Values[n]; ok {
-				fmt.Fprintf(w, "  %s\t%q\n", n, v)
-			}
-		}
-	}
-}
-
-// shortValue keeps a difference's value readable: digests are cut.
-func shortValue(v string) string {
-	if v == "" {
-		return "(none)"
-	}
-	if strings.HasPrefix(v, "sha256:") && len(v) > 19 {
-		return v[:19] + "…"
-	}
-	return v
-}
-
-func writeTimings(w io.Writer, r *compare.Report, p palette) {
-	header := "backend\ttime\t"
-	switch r.Mode {
-	case "tags":
-		header += "tags\t"
-	case "export", "dirs":
-		header += "entries\t"
-	case "run":
-		header += "exit\t"
-	}
-	fmt.Fprintln(w, p.dim(header))
-	for _, o := range r.Backends {
-		var detail string
-		switch {
-		case o.Error != "":
-			detail = p.bad("failed: " + o.Error)
-		case r.Mode == "tags":
-			detail = fmt.Sprint(o.Count)
-		case r.Mode == "run":
-			detail = fmt.Sprint(o.ExitCode)
-		default:
-			detail = fmt.Sprint(o.Entries)
-			if o.Dir != "" && r.Mode == "export" {
-				detail += "\t" + o.Dir
-			}
-		}
-		name := o.Backend
-		if r.Mode == "dirs" {
-			name = filepath.Clean(name)
-		}
-		fmt.Fprintf(w, "%s\t%.2f s\t%s\t\n", name, o.Seconds, detail)
-	}
-}
-
-func backendNames(r *compare.Report) []string {
-	var names []string
-	for _, o := range r.Backends {
-		if o.Error == "" {
-			names = append(names, o.Backend)
-		}
-	}
-	return names
 }

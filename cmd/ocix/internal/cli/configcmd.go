@@ -30,11 +30,11 @@ func NewCmdConfig(f *Factory, runF func(context.Context, *Factory) error) *cobra
 func configRun(ctx context.Context, f *Factory) error {
 	schemas := map[string][]core.ConfigField{}
 	var names []string
-	for _, st := range f.Core.DescribeAll(ctxOrBackground(ctx)) {
+	for _, st := range f.Core.Probe(ctxOrBackground(ctx)) {
 		schemas[st.Name] = st.Schema
 		names = append(names, st.Name)
 		if st.Err != nil {
-			f.Warn(fmt.Sprintf("backend %q: %s", st.Name, oneLine(st.Err.Error())))
+			f.Warn(fmt.Sprintf("backend %q: %s", st.Name, core.OneLine(st.Err.Error())))
 		}
 	}
 	for _, s := range f.Config.UnknownSections(names) {

@@ -70,6 +70,7 @@ interrupted export leaves nothing at DEST, and a stream without its end.`,
 			return runF(cmd.Context(), f, opts)
 		},
 	}
+	cmd.ValidArgsFunction = completeCachedImages(f)
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the tar stream to FILE (renamed into place on success)")
 	fl.StringArrayVar(&opts.Include, "include", nil, "export only this path and what it needs (repeatable)")

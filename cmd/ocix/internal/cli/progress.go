@@ -31,7 +31,7 @@ func newProgressView(f *Factory, quiet bool) *progressView {
 }
 
 // event takes one export event.
-func (v *progressView) event(e core.ExportEvent) {
+func (v *progressView) event(e core.Event) {
 	if e.Warning != "" {
 		v.warn(e.Warning)
 	}

@@ -1,6 +1,9 @@
-// Package cli is ocix's command line. Each command is NewCmdX(f, runF) with
-// an options struct; RunE only validates and calls xRun, so tests can check
-// flag parsing and behaviour apart.
+// Package cli is ocix's command line. Each command that does a job is
+// NewCmdX(f, runF) with an options struct; RunE only validates and calls
+// runF (xRun unless a test gives its own), so tests check flag parsing
+// (seams_test.go) and behaviour (cli_test.go) apart. compare's subcommands
+// and version have no runF: their flags are few, and they are tested
+// whole.
 package cli
 
 import (
@@ -35,7 +38,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	// A container's own exit code is not ocix's error to report.
 	var exit *core.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		fmt.Fprintln(f.Streams.Err, "ocix: "+oneLine(err.Error()))
+		fmt.Fprintln(f.Streams.Err, "ocix: "+core.OneLine(err.Error()))
 	}
 	return core.ExitCode(err)
 }
@@ -81,6 +84,10 @@ where those tools disagree.`,
 	pf.StringVar(&f.Flags.PluginDir, "plugin-dir", "", "directory searched first for ocix-plugin-NAME executables")
 	pf.DurationVar(&f.Flags.Timeout, "timeout", 0, "give up on the whole operation after this long, such as 2m (default: never)")
 
+	root.RegisterFlagCompletionFunc("backend", completeBackends(f))
+	root.RegisterFlagCompletionFunc("platform", completePlatforms)
+	root.RegisterFlagCompletionFunc("format", completeFormats)
+
 	root.AddCommand(
 		NewCmdTags(f, nil),
 		NewCmdExport(f, nil),
@@ -124,8 +131,4 @@ func args(names ...string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

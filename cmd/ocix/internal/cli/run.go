@@ -74,11 +74,12 @@ afterwards unless --keep.`,
 			return runF(cmd.Context(), f, opts)
 		},
 	}
+	cmd.ValidArgsFunction = completeCachedImages(f)
 	fl := cmd.Flags()
 	// Flags after IMAGE belong to the command, as with docker run.
 	fl.SetInterspersed(false)
 	fl.BoolVarP(&opts.Interactive, "interactive", "i", false, "keep stdin open and connected")
-	addContainerFlags(cmd, opts)
+	addContainerFlags(f, cmd, opts)
 	fl.BoolVar(&opts.Keep, "keep", false, "keep the container afterwards")
 	fl.DurationVar(&opts.StopTimeout, "stop-timeout", core.DefaultStopTimeout, "time the container has to stop after Ctrl-C before it is killed")
 	return cmd
@@ -86,7 +87,7 @@ afterwards unless --keep.`,
 
 // addContainerFlags adds the flags that say what a container is — shared
 // by run and bundle, which writes the same container down.
-func addContainerFlags(cmd *cobra.Command, opts *RunOptions) {
+func addContainerFlags(f *Factory, cmd *cobra.Command, opts *RunOptions) {
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.TTY, "tty", "t", false, "allocate a terminal")
 	fl.StringArrayVarP(&opts.Env, "env", "e", nil, "set an environment variable K=V (K alone takes this shell's value)")
@@ -98,6 +99,7 @@ func addContainerFlags(cmd *cobra.Command, opts *RunOptions) {
 	fl.StringArrayVarP(&opts.Volumes, "volume", "v", nil, "bind mount HOST:CONTAINER[:ro]")
 	fl.StringVar(&opts.Network, "network", "", "network mode: none, host… (default: the backend's own)")
 	fl.StringVar(&opts.RootfsFrom, "rootfs-from", "", "for runtime backends (runc): the backend that exports the root filesystem (default: the export backend)")
+	cmd.RegisterFlagCompletionFunc("rootfs-from", completeBackends(f))
 	fl.StringVar(&opts.Pull, "pull", "always", "for runtime backends (runc), when to ask the registry: always (one request resolves the tag; only a new image is exported), missing (only for an image not in the cache), never")
 }
 

@@ -122,12 +122,12 @@ func TestConfigureErrorStopsTheBackend(t *testing.T) {
 	}
 }
 
-func TestDescribeAllReportsEveryBackend(t *testing.T) {
+func TestProbeReportsEveryBackend(t *testing.T) {
 	bad := lister("bad")
 	bad.ConfigureFunc = func(json.RawMessage) error { return errors.New("broken") }
 	bad.Schema = []core.ConfigField{{Key: "k", Type: "string"}}
 	loader := &coretest.Loader{Backends: map[string]core.Backend{"api": lister("api"), "bad": bad}}
-	sts := (&core.Core{Loader: loader}).DescribeAll(context.Background())
+	sts := (&core.Core{Loader: loader}).Probe(context.Background())
 	if len(sts) != 2 || sts[0].Name != "api" || sts[1].Name != "bad" {
 		t.Fatalf("statuses %+v", sts)
 	}

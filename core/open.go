@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -96,7 +95,7 @@ func (c *Core) configure(ctx context.Context, name string, h *Handle) error {
 // naming the backends that have it.
 func (c *Core) unsupported(ctx context.Context, name string, need Capability) error {
 	var able []string
-	for _, st := range c.DescribeAll(ctx) {
+	for _, st := range c.Probe(ctx) {
 		if st.Name != name && st.Err == nil && st.Info.Has(need) {
 			able = append(able, st.Name)
 		}
@@ -109,7 +108,7 @@ func (c *Core) unsupported(ctx context.Context, name string, need Capability) er
 		name, need.verb(), strings.Join(able, ", "))}
 }
 
-// Status is one backend as DescribeAll saw it.
+// Status is one backend as Probe saw it.
 type Status struct {
 	Name   string
 	Info   Info
@@ -117,18 +116,17 @@ type Status struct {
 	Err    error // the backend could not be started, configured or described
 }
 
-// DescribeAll describes every backend the loader finds.
-func (c *Core) DescribeAll(ctx context.Context) []Status {
-	names, err := c.Loader.Names()
-	if err != nil {
-		return []Status{{Name: "?", Err: err}}
+// Probe starts each named backend, or every backend the loader finds
+// when names is empty, a few at a time, and reports what each said about
+// itself (Backend.Describe) before stopping it: `ocix backends`, and the
+// backends that can do a job a named one cannot.
+func (c *Core) Probe(ctx context.Context, names ...string) []Status {
+	if len(names) == 0 {
+		var err error
+		if names, err = c.Loader.Names(); err != nil {
+			return []Status{{Name: "?", Err: err}}
+		}
 	}
-	return c.Describe(ctx, names)
-}
-
-// Describe starts the named backends, a few at a time, and reports what
-// each says about itself.
-func (c *Core) Describe(ctx context.Context, names []string) []Status {
 	out := make([]Status, len(names))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
@@ -154,50 +152,25 @@ func (c *Core) Describe(ctx context.Context, names []string) []Status {
 	return out
 }
 
-// ListTags lists every tag of a repository with the named backend.
-func (c *Core) ListTags(ctx context.Context, backend string, req TagsRequest) ([]string, error) {
-	h, err := c.Open(ctx, backend, CapTags)
+// openFor opens backend name for job need and returns it as the job's
+// interface J, or an error that says why it cannot do the job.
+//
+// The capability the backend declares in its Info is the authority, and
+// Open checks it: a plugin's server declares exactly the jobs its
+// implementation has (core/plugin), while the host's client to it has a
+// method for every job. So the type assertion below never fails for a
+// plugin; it fails only for an in-process backend that declares a job it
+// has no code for, and says so instead of panicking.
+func openFor[J any](ctx context.Context, c *Core, name string, need Capability, files ...*os.File) (J, *Handle, error) {
+	var none J
+	h, err := c.Open(ctx, name, need, files...)
 	if err != nil {
-		return nil, err
+		return none, nil, err
 	}
-	defer h.Close()
-	lister, ok := h.Backend.(TagLister)
-	if !ok {
-		return nil, fmt.Errorf("backend %q declares tags but has no tag lister: %w", backend, ErrUnsupported)
-	}
-	return lister.ListTags(ctx, req)
-}
-
-// Export exports an image with the named backend into dest, committing
-// dest only when the backend reports success and aborting it otherwise.
-func (c *Core) Export(ctx context.Context, backend string, req ExportRequest, dest *Destination) (ExportResult, error) {
-	req.Dir, req.Tar, req.ScratchDir = dest.Dir, dest.Tar, dest.Scratch
-	req.Invocation = newInvocation()
-	var files []*os.File
-	if dest.Tar != nil {
-		files = append(files, dest.Tar)
-	}
-	h, err := c.Open(ctx, backend, CapExport, files...)
-	if err != nil {
-		dest.Abort()
-		return ExportResult{}, err
-	}
-	exporter, ok := h.Backend.(Exporter)
+	j, ok := h.Backend.(J)
 	if !ok {
 		h.Close()
-		dest.Abort()
-		return ExportResult{}, fmt.Errorf("backend %q declares export but has no exporter: %w", backend, ErrUnsupported)
+		return none, nil, fmt.Errorf("backend %q declares it can %s but has no code for it: %w", name, need.verb(), ErrUnsupported)
 	}
-	res, err := exporter.Export(ctx, req)
-	// The backend stops before its files are touched: a plugin cut short
-	// by Ctrl-C may still be writing for a moment.
-	h.Close()
-	if err != nil {
-		if errors.Is(err, ErrBackendDied) {
-			c.cleanupAfter(backend, req.Invocation)
-		}
-		dest.Abort()
-		return ExportResult{}, err
-	}
-	return res, dest.Commit()
+	return j, h, nil
 }
