@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"io"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -49,13 +48,9 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
-	counted := struct {
-		io.Reader
-		io.Closer
-	}{&export.Counter{R: stream, Events: req.Events}, stream}
 	// The daemon's stream carries its own failure: a broken one fails to
 	// read. There is no other producer to hear from.
-	d, err := export.Deliver(ctx, req, counted, func() error { return nil })
+	d, err := export.Deliver(ctx, req, export.Stream{R: stream, Wait: func() error { return nil }})
 	if err != nil {
 		return core.ExportResult{}, err
 	}

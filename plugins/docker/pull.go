@@ -48,7 +48,7 @@ type made struct {
 // mirror's name, so the container is created from that name.
 func (b *backend) create(ctx context.Context, cli *client.Client, src source, cfg *container.Config, host *container.HostConfig) (made, error) {
 	platform := &ocispec.Platform{OS: src.platform.OS, Architecture: src.platform.Architecture, Variant: src.platform.Variant}
-	return registries.Try(ctx, src.endpoints, b.skip, func(ep core.Endpoint) (made, error) {
+	return registries.Try(ctx, src.endpoints, b.log, func(ep core.Endpoint) (made, error) {
 		m := made{ep: ep, name: imageName(ep, src)}
 		cfg.Image = m.name
 		resp, err := cli.ContainerCreate(ctx, cfg, host, nil, platform, "")
@@ -71,10 +71,6 @@ func (b *backend) create(ctx context.Context, cli *client.Client, src source, cf
 		m.id = resp.ID
 		return m, nil
 	})
-}
-
-func (b *backend) skip(ep core.Endpoint, err error) {
-	b.log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
 }
 
 // imageName is the image's name on ep, as docker takes it.
