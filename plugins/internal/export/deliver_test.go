@@ -115,12 +115,21 @@ func TestDeliverStream(t *testing.T) {
 }
 
 // A stream that ends cleanly before its producer finds it bad fails with
-// the producer's error, and the tar does not end as one.
+// the producer's error, and the tar does not end as one; so does a
+// stream that carries its producer's failure.
 func TestDeliverStreamProducerFails(t *testing.T) {
 	bad := errors.New("digest mismatch")
 	req, written := tarRequest(t)
-	_, err := Deliver(context.Background(), req, stream(layer(t, "a", "one"), bad))
+	clean := Stream{R: io.NopCloser(bytes.NewReader(layer(t, "a", "one"))), Wait: func() error { return bad }}
+	_, err := Deliver(context.Background(), req, clean)
 	if !errors.Is(err, bad) {
+		t.Fatalf("error %v, want the producer's", err)
+	}
+	if _, complete := names(t, written()); complete {
+		t.Fatal("a failed stream ends as a complete tar")
+	}
+	req, written = tarRequest(t)
+	if _, err := Deliver(context.Background(), req, stream(layer(t, "a", "one"), bad)); !errors.Is(err, bad) {
 		t.Fatalf("error %v, want the producer's", err)
 	}
 	if _, complete := names(t, written()); complete {
