@@ -16,6 +16,8 @@ func (b *backend) Cleanup(ctx context.Context, invocation string) error {
 	})
 }
 
+var _ container.Guarder = (*tool)(nil)
+
 // Drain removes the containers of jobs cut short (plugin.Drainer).
 func (b *backend) Drain() { b.live.Drain() }
 

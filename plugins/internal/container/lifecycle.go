@@ -45,6 +45,18 @@ type Engine interface {
 	Labelled(ctx context.Context, invocation string) ([]string, error)
 }
 
+// Guarder is an Engine that can have a container removed by a process
+// that outlives the plugin (nerdctl: a shell that runs `nerdctl rm -f`),
+// should the plugin die before it removed the container itself. Core's
+// cleanup through a fresh plugin comes later; a CLI engine needs one call
+// to its CLI per step, and a guard starts the removal at the death.
+type Guarder interface {
+	Engine
+	// Guard arranges container id's removal at this process's death;
+	// release, called once the container is gone or kept, cancels it.
+	Guard(id string) (release func(), err error)
+}
+
 // Tracker follows every container its plugin process created and has not
 // removed yet. A backend has one, made by New, and drains it from its
 // Drain (plugin.Drainer).
@@ -73,6 +85,7 @@ type Container struct {
 	engine   Engine
 	ctx      context.Context // the job's, for its values (a connection)
 	stop     func() bool     // stops the removal on cancellation
+	release  func()          // ends the engine's guard, if any
 	once     sync.Once
 	err      error
 	removing bool // guarded by t.mu
@@ -103,7 +116,16 @@ func (t *Tracker) Create(ctx context.Context, e Engine, invocation string, creat
 // Remove on every path; at once when ctx ends; or by Drain, whichever
 // comes first.
 func (t *Tracker) Track(ctx context.Context, e Engine, id string) *Container {
-	c := &Container{ID: id, t: t, engine: e, ctx: context.WithoutCancel(ctx)}
+	c := &Container{ID: id, t: t, engine: e, ctx: context.WithoutCancel(ctx), release: func() {}}
+	if g, ok := e.(Guarder); ok {
+		release, err := g.Guard(id)
+		if err != nil {
+			// Core's cleanup after a dead plugin remains.
+			t.log.Warn("no guard for a container", "container", id, "error", err)
+		} else {
+			c.release = release
+		}
+	}
 	t.mu.Lock()
 	t.live[c] = struct{}{}
 	t.mu.Unlock()
@@ -123,6 +145,7 @@ func (c *Container) Remove() error {
 		if c.err = c.engine.Remove(ctx, c.ID); c.err != nil {
 			c.t.log.Warn("could not remove a container", "container", c.ID, "error", c.err)
 		}
+		c.release()
 		c.t.forget(c)
 	})
 	return c.err
@@ -133,6 +156,7 @@ func (c *Container) Remove() error {
 func (c *Container) Keep() {
 	c.once.Do(func() {
 		c.stop()
+		c.release()
 		c.t.forget(c)
 	})
 }

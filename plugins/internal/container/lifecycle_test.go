@@ -212,3 +212,31 @@ func TestCleanup(t *testing.T) {
 		t.Fatalf("removals %v", got)
 	}
 }
+
+// guardedEngine is a fakeEngine with a guard.
+type guardedEngine struct {
+	*fakeEngine
+	guarded, released []string
+}
+
+func (g *guardedEngine) Guard(id string) (func(), error) {
+	g.guarded = append(g.guarded, id)
+	return func() { g.released = append(g.released, id) }, nil
+}
+
+// An engine's guard stands from the container's tracking until it is
+// removed or kept.
+func TestGuard(t *testing.T) {
+	g := &guardedEngine{fakeEngine: &fakeEngine{}}
+	tr := NewTracker(nil)
+	removed := tr.Track(context.Background(), g, "removed")
+	kept := tr.Track(context.Background(), g, "kept")
+	if !slices.Equal(g.guarded, []string{"removed", "kept"}) || len(g.released) != 0 {
+		t.Fatalf("guarded %v, released %v", g.guarded, g.released)
+	}
+	removed.Remove()
+	kept.Keep()
+	if !slices.Equal(g.released, []string{"removed", "kept"}) {
+		t.Fatalf("released %v", g.released)
+	}
+}
