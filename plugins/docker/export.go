@@ -4,7 +4,8 @@ import (
 	"context"
 	"io"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/ocix/ocix/core"
 	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
@@ -45,7 +46,7 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	stream, err := cli.ContainerExport(ctx, c.id)
+	stream, err := cli.ContainerExport(ctx, c.id, client.ContainerExportOptions{})
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
