@@ -7,9 +7,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 
 	"github.com/ocix/ocix/core"
 )
@@ -26,15 +24,15 @@ func (b *backend) Cleanup(ctx context.Context, invocation string) error {
 
 // removeLabelled force-removes every container labelled with invocation.
 func removeLabelled(ctx context.Context, cli *client.Client, invocation string) error {
-	list, err := cli.ContainerList(ctx, container.ListOptions{
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", core.InvocationLabel+"="+invocation)),
+		Filters: client.Filters{}.Add("label", core.InvocationLabel+"="+invocation),
 	})
 	if err != nil {
 		return daemonError("listing containers", err)
 	}
 	var errs []error
-	for _, c := range list {
+	for _, c := range list.Items {
 		if err := removeContainer(ctx, cli, c.ID); err != nil {
 			errs = append(errs, err)
 		}
@@ -45,7 +43,7 @@ func removeLabelled(ctx context.Context, cli *client.Client, invocation string) 
 // removeContainer force-removes a container with its anonymous volumes, as
 // `docker run --rm` does. One already gone is no error.
 func removeContainer(ctx context.Context, cli *client.Client, id string) error {
-	err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return daemonError("removing container "+shortID(id), err)
 	}

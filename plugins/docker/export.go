@@ -3,7 +3,8 @@ package docker
 import (
 	"context"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/ocix/ocix/core"
 	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
@@ -44,7 +45,7 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	stream, err := cli.ContainerExport(ctx, c.id)
+	stream, err := cli.ContainerExport(ctx, c.id, client.ContainerExportOptions{})
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}

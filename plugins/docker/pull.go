@@ -3,13 +3,14 @@ package docker
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ocix/ocix/core"
@@ -51,12 +52,13 @@ func (b *backend) create(ctx context.Context, cli *client.Client, src source, cf
 	return registries.Try(ctx, src.endpoints, b.log, func(ep core.Endpoint) (made, error) {
 		m := made{ep: ep, name: imageName(ep, src)}
 		cfg.Image = m.name
-		resp, err := cli.ContainerCreate(ctx, cfg, host, nil, platform, "")
+		opts := client.ContainerCreateOptions{Config: cfg, HostConfig: host, Platform: platform}
+		resp, err := cli.ContainerCreate(ctx, opts)
 		if cerrdefs.IsNotFound(err) {
 			if m.pulled, err = b.pull(ctx, cli, ep, m.name, src); err != nil {
 				return made{}, err
 			}
-			resp, err = cli.ContainerCreate(ctx, cfg, host, nil, platform, "")
+			resp, err = cli.ContainerCreate(ctx, opts)
 		}
 		if err != nil && ctx.Err() != nil {
 			sweep(cli, cfg.Labels)
@@ -91,7 +93,11 @@ func (b *backend) pull(ctx context.Context, cli *client.Client, ep core.Endpoint
 		return "", err
 	}
 	var digest string
-	rc, err := cli.ImagePull(ctx, name, image.PullOptions{RegistryAuth: auth, Platform: src.platform.String()})
+	opts := client.ImagePullOptions{RegistryAuth: auth}
+	if p := src.platform; p.OS != "" {
+		opts.Platforms = []ocispec.Platform{{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}}
+	}
+	rc, err := cli.ImagePull(ctx, name, opts)
 	if err == nil {
 		digest, err = readPull(rc, src.events)
 		rc.Close()
@@ -114,7 +120,7 @@ func registryAuth(ctx context.Context, ep core.Endpoint, repository string) (str
 	if err != nil || !found {
 		return "", err
 	}
-	return registry.EncodeAuthConfig(registry.AuthConfig{
+	return authconfig.Encode(registry.AuthConfig{
 		Username: c.Username, Password: c.Password, IdentityToken: c.IdentityToken, ServerAddress: ep.Registry,
 	})
 }
@@ -123,7 +129,7 @@ func registryAuth(ctx context.Context, ep core.Endpoint, repository string) (str
 // the ones it has (asked of dockerd: its registry access, its credentials):
 // docker's own message names only the platform it wanted.
 func platformError(ctx context.Context, cli *client.Client, name, auth string, want core.Platform, err error) error {
-	dist, derr := cli.DistributionInspect(ctx, name, auth)
+	dist, derr := cli.DistributionInspect(ctx, name, client.DistributionInspectOptions{EncodedRegistryAuth: auth})
 	if derr != nil || len(dist.Platforms) == 0 {
 		return daemonError(name, err)
 	}
@@ -153,12 +159,12 @@ func checkInsecure(ctx context.Context, cli *client.Client, eps []core.Endpoint)
 	if len(asked) == 0 {
 		return nil
 	}
-	info, err := cli.Info(ctx)
+	info, err := cli.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return daemonError("docker info", err)
 	}
 	for _, host := range asked {
-		if !insecureIn(info.RegistryConfig, host) {
+		if !insecureIn(info.Info.RegistryConfig, host) {
 			return core.Usagef(`the docker backend cannot make dockerd reach %s insecurely: dockerd decides that itself; add %q to "insecure-registries" in its daemon.json and restart it`, host, host)
 		}
 	}
@@ -179,12 +185,12 @@ func insecureIn(cfg *registry.ServiceConfig, host string) bool {
 	if err != nil {
 		h = host
 	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
-	if ip == nil {
+	ip, err := netip.ParseAddr(strings.Trim(h, "[]"))
+	if err != nil {
 		return false
 	}
 	for _, n := range cfg.InsecureRegistryCIDRs {
-		if n != nil && (*net.IPNet)(n).Contains(ip) {
+		if n.Contains(ip.Unmap()) {
 			return true
 		}
 	}

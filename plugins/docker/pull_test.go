@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/registry"
+	"github.com/moby/moby/api/types/registry"
 
 	"github.com/ocix/ocix/core"
 )
@@ -28,9 +28,8 @@ func TestImageName(t *testing.T) {
 
 // dockerd decides which registries are insecure: by name, or by address.
 func TestInsecureIn(t *testing.T) {
-	_, lan, _ := net.ParseCIDR("10.1.0.0/16")
 	cfg := &registry.ServiceConfig{
-		InsecureRegistryCIDRs: []*registry.NetIPNet{(*registry.NetIPNet)(lan)},
+		InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
 		IndexConfigs: map[string]*registry.IndexInfo{
 			"registry.lan:5000": {Name: "registry.lan:5000", Secure: false},
 			"docker.io":         {Name: "docker.io", Secure: true},
