@@ -24,16 +24,13 @@ import (
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/plugin"
+	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
 )
 
 // pingTimeout bounds the check that the daemon answers: a command against
 // a daemon that is not there fails within two seconds, plugin start
 // included.
 const pingTimeout = time.Second
-
-// cleanupTimeout bounds removing a container once its job is over: it runs
-// on a context of its own, since the job's may be cancelled.
-const cleanupTimeout = 10 * time.Second
 
 // settings is the docker section of ocix's configuration.
 type settings struct {
@@ -44,14 +41,17 @@ type backend struct {
 	log      hclog.Logger
 	settings settings
 	getenv   func(string) string
+	live     *ocixcontainer.Tracker
 
 	mu  sync.Mutex
 	cli *client.Client // once the daemon has answered
 }
 
+var _ plugin.Drainer = (*backend)(nil)
+
 // New returns the docker backend.
 func New(log hclog.Logger) core.Backend {
-	return &backend{log: log, getenv: os.Getenv}
+	return &backend{log: log, getenv: os.Getenv, live: ocixcontainer.NewTracker(log)}
 }
 
 func (b *backend) ConfigSchema(context.Context) ([]core.ConfigField, error) {

@@ -25,21 +25,15 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err := checkInsecure(ctx, cli, req.Endpoints); err != nil {
 		return core.ExportResult{}, err
 	}
-	release := hold()
-	defer release()
 	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
 	// A command only because docker refuses to create a container from an
 	// image that has none; it never runs, and needs no network.
 	cfg := &container.Config{Cmd: []string{"true"}, Labels: ocixcontainer.ExportLabels(req)}
-	c, err := b.create(ctx, cli, src, cfg, &container.HostConfig{NetworkMode: "none"})
+	c, tracked, err := b.create(ctx, cli, src, cfg, &container.HostConfig{NetworkMode: "none"})
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	remove := remover(cli, c.id, src.warn, release)
-	defer remove()
-	// On Ctrl-C, remove at once: the stream may not unwind soon (a write
-	// to a pipe nobody reads), and the host stops this plugin meanwhile.
-	defer context.AfterFunc(ctx, remove)()
+	defer src.remove(tracked)
 
 	res, err := describe(ctx, cli, c, src)
 	if err != nil {

@@ -42,12 +42,12 @@ type made struct {
 	pulled string
 }
 
-// create creates a container from src as `docker create` does: from the
+// createFrom creates a container from src as `docker create` does: from the
 // image the engine has for the platform, pulling it first when it has none
 // (the daemon answers "not found" for an image of another platform too).
 // Mirrors come first. dockerd keeps an image pulled from a mirror under the
 // mirror's name, so the container is created from that name.
-func (b *backend) create(ctx context.Context, cli *client.Client, src source, cfg *container.Config, host *container.HostConfig) (made, error) {
+func (b *backend) createFrom(ctx context.Context, cli *client.Client, src source, cfg *container.Config, host *container.HostConfig) (made, error) {
 	platform := &ocispec.Platform{OS: src.platform.OS, Architecture: src.platform.Architecture, Variant: src.platform.Variant}
 	return registries.Try(ctx, src.endpoints, b.log, func(ep core.Endpoint) (made, error) {
 		m := made{ep: ep, name: imageName(ep, src)}
@@ -61,7 +61,6 @@ func (b *backend) create(ctx context.Context, cli *client.Client, src source, cf
 			resp, err = cli.ContainerCreate(ctx, opts)
 		}
 		if err != nil && ctx.Err() != nil {
-			sweep(cli, cfg.Labels)
 			return made{}, ctx.Err()
 		}
 		if err != nil {

@@ -43,20 +43,16 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 }
 
 func (b *backend) run(ctx context.Context, cli *client.Client, st *ocixcontainer.Starter, req core.RunRequest) (core.RunResult, error) {
-	release := hold()
-	defer release()
 	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
 	cfg, host := runConfig(req)
-	c, err := b.create(ctx, cli, src, cfg, host)
+	c, tracked, err := b.create(ctx, cli, src, cfg, host)
 	if err != nil {
 		return core.RunResult{}, err
 	}
-	if !req.Keep {
-		remove := remover(cli, c.id, src.warn, release)
-		defer remove()
-		// If the host goes away, remove at once: it stops this plugin
-		// meanwhile.
-		defer context.AfterFunc(ctx, remove)()
+	if req.Keep {
+		tracked.Keep()
+	} else {
+		defer src.remove(tracked)
 	}
 	s, err := attach(ctx, cli, c.id, req)
 	if err != nil {
@@ -145,7 +141,8 @@ func runConfig(req core.RunRequest) (*container.Config, *container.HostConfig) {
 	return cfg, host
 }
 
-// engine is the docker API as container.Starter needs it.
+// engine is the docker API as container.Starter and container.Tracker
+// need it.
 type engine struct{ cli *client.Client }
 
 func (e engine) Start(ctx context.Context, id string) error {
