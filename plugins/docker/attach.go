@@ -7,6 +7,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/ocix/ocix/core"
 )
@@ -31,9 +32,10 @@ func attach(ctx context.Context, cli *client.Client, id string, req core.RunRequ
 	conn := res.HijackedResponse
 	s := &streams{conn: conn, output: make(chan error, 1)}
 	// Since API 1.42 the daemon says how it frames the stream; before, a
-	// terminal's is raw and the others multiplexed.
+	// terminal's is raw and the others multiplexed, and the daemon calls
+	// them all raw (the client passes that on).
 	multiplexed := !req.TTY
-	if mt, ok := conn.MediaType(); ok {
+	if mt, ok := conn.MediaType(); ok && !versions.LessThan(cli.ClientVersion(), "1.42") {
 		multiplexed = mt == string(types.MediaTypeMultiplexedStream)
 	}
 	go func() {

@@ -11,8 +11,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/plugins/internal/credentials"
@@ -39,7 +41,7 @@ func describe(ctx context.Context, cli *client.Client, c made, src source) (core
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
-	inspected, err := cli.ImageInspect(ctx, ctr.Container.Image)
+	inspected, err := cli.ImageInspect(ctx, ctr.Container.Image, manifestPlatform(cli, ctr.Container)...)
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
@@ -62,6 +64,18 @@ func describe(ctx context.Context, cli *client.Client, c made, src source) (core
 		res.Config, err = inspectConfig(img)
 	}
 	return res, err
+}
+
+// manifestPlatform asks an image inspect for the platform of the manifest
+// the container was made from. With the containerd image store (API 1.48
+// on) the container's image is the whole index, whose inspect describes
+// the engine's own platform, not the one the container has.
+func manifestPlatform(cli *client.Client, ctr container.InspectResponse) []client.ImageInspectOption {
+	d := ctr.ImageManifestDescriptor
+	if d == nil || d.Platform == nil || versions.LessThan(cli.ClientVersion(), "1.49") {
+		return nil
+	}
+	return []client.ImageInspectOption{client.ImageInspectWithPlatform(d.Platform)}
 }
 
 // dockerDigest is the digest docker has for the image under c's name: the

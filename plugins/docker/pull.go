@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -47,18 +48,32 @@ type made struct {
 // (the daemon answers "not found" for an image of another platform too).
 // Mirrors come first. dockerd keeps an image pulled from a mirror under the
 // mirror's name, so the container is created from that name.
+//
+// The platform is always asked for, the host's when the user gave none:
+// an engine that keeps one image per name (dockerd 20.10) would otherwise
+// take whatever platform it pulled last under that name. An image whose
+// config names no platform (`crane append` without --platform makes them)
+// matches none, so it is created without asking, as `docker create IMAGE`
+// creates it, with a warning.
 func (b *backend) createFrom(ctx context.Context, cli *client.Client, src source, cfg *container.Config, host *container.HostConfig) (made, error) {
 	platform := &ocispec.Platform{OS: src.platform.OS, Architecture: src.platform.Architecture, Variant: src.platform.Variant}
 	return registries.Try(ctx, src.endpoints, b.log, func(ep core.Endpoint) (made, error) {
 		m := made{ep: ep, name: imageName(ep, src)}
 		cfg.Image = m.name
-		opts := client.ContainerCreateOptions{Config: cfg, HostConfig: host, Platform: platform}
-		resp, err := cli.ContainerCreate(ctx, opts)
+		create := func() (client.ContainerCreateResult, error) {
+			resp, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Platform: platform})
+			if cerrdefs.IsNotFound(err) && namesNoPlatform(ctx, cli, m.name) {
+				src.warn(fmt.Sprintf("%s names no platform: created without asking for %s", m.name, src.platform))
+				return cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+			}
+			return resp, err
+		}
+		resp, err := create()
 		if cerrdefs.IsNotFound(err) {
 			if m.pulled, err = b.pull(ctx, cli, ep, m.name, src); err != nil {
 				return made{}, err
 			}
-			resp, err = cli.ContainerCreate(ctx, opts)
+			resp, err = create()
 		}
 		if err != nil && ctx.Err() != nil {
 			return made{}, ctx.Err()
@@ -72,6 +87,14 @@ func (b *backend) createFrom(ctx context.Context, cli *client.Client, src source
 		m.id = resp.ID
 		return m, nil
 	})
+}
+
+// namesNoPlatform reports whether the engine has an image called name whose
+// config names no architecture. (dockerd 20.10 reports such an image's OS
+// as its own, so the architecture is what tells.)
+func namesNoPlatform(ctx context.Context, cli *client.Client, name string) bool {
+	img, err := cli.ImageInspect(ctx, name)
+	return err == nil && img.Architecture == ""
 }
 
 // imageName is the image's name on ep, as docker takes it.
