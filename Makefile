@@ -20,7 +20,7 @@ PROTOC_VERSION := 3.21.12
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
-.PHONY: all build plugin-podman proto proto-check fmt-check fuzz-check vet unit e2e fuzz fuzz-applier test bench demo clean tools
+.PHONY: all build plugin-podman proto proto-check fmt-check fuzz-check vet unit e2e fuzz fuzz-applier install test bench demo clean tools
 
 all: build
 
@@ -124,8 +124,14 @@ fuzz-check:
 	[ -z "$$stale" ] || echo "FUZZ_TARGETS lists fuzz targets that do not exist:" $$stale >&2; \
 	[ -z "$$missing$$stale" ]
 
-## test: everything CI runs.
-test: proto-check fmt-check fuzz-check vet unit e2e fuzz
+## install: what the tests need (apt packages as root, pinned Go tools in
+## GOBIN, the current dockerd and its runc), each step skipped when it is
+## there already. `make test` runs it first; .ci/run calls `make test`.
+install:
+	.ci/run install
+
+## test: everything CI runs, after installing what is missing.
+test: install proto-check fmt-check fuzz-check vet unit e2e fuzz
 
 ## bench: side-by-side figures against the tools users would pick instead.
 bench: build

@@ -10,34 +10,13 @@ import (
 	"time"
 
 	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/e2e/harness"
 )
 
 // The docker backend runs the export and run suites against a private
-// dockerd (20.10 here; the backend negotiates the API version with it).
-func init() {
-	register(&backend{
-		name: "docker",
-		jobs: []string{"export", "run"},
-		start: func(w *world) ([]string, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-			defer cancel()
-			d, err := w.h.StartDocker(ctx)
-			if err != nil {
-				return nil, err
-			}
-			// DOCKER_HOST, and a DOCKER_CONFIG of its own for the
-			// credentials a pull reads.
-			return d.Env(), nil
-		},
-		// What docker's export adds to every container's filesystem and
-		// the xattrs it drops, exactly as the baseline records them.
-		known: func(bool) []string { return engineAdditions["docker"] },
-		containers: func(t *testing.T, env []string) []string {
-			t.Helper()
-			return dockerContainers(t, env)
-		},
-	})
-}
+// dockerd: Debian 12's 20.10 here (the backend negotiates the API version
+// with it), a current one in TestDockerCurrentEngine.
+func init() { register(dockerBackend((*harness.Harness).StartDocker)) }
 
 // dockerContainers lists the containers of the dockerd env reaches that
 // carry ocix's label, whatever its value.

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -12,10 +13,14 @@ import (
 // LogLevelEnv carries the host's log level to its plugins.
 const LogLevelEnv = "OCIX_PLUGIN_LOG_LEVEL"
 
+// StopGrace is how long a plugin has to exit once the host asks it to stop;
+// then the host kills it. Drain must return well within it.
+const StopGrace = time.Second
+
 // Drainer is a backend with work to finish after the host stops it — the
 // removal of a container cut short by Ctrl-C, say: Serve waits for Drain
-// before the plugin exits. The host kills a plugin that takes longer than a
-// second.
+// before the plugin exits. The host kills a plugin that takes longer than
+// StopGrace.
 type Drainer interface{ Drain() }
 
 // Serve is a plugin's main: it serves the backend newBackend builds until the

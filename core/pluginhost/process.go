@@ -24,8 +24,9 @@ const (
 	startTimeout = 10 * time.Second
 	// killGrace is how long a plugin gets to exit after it is asked to;
 	// then it is killed. go-plugin's own Kill can block forever on a
-	// frozen plugin, so it never runs without this bound.
-	killGrace = time.Second
+	// frozen plugin, so it never runs without this bound. Plugins bound
+	// their Drain by the same constant.
+	killGrace = plugin.StopGrace
 	// exitWait is how long a broken connection waits for the plugin's
 	// process to be reaped before it is called a crash or not.
 	exitWait = time.Second

@@ -81,11 +81,7 @@ func (b *backend) Describe(context.Context) (core.Info, error) {
 
 // ListTags asks each endpoint in turn, mirrors first, for every page.
 func (b *backend) ListTags(ctx context.Context, req core.TagsRequest) ([]string, error) {
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) ([]string, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) ([]string, error) {
 		return b.client.ListTags(ctx, ep, req.Repository)
 	})
-}
-
-func (b *backend) skip(ep core.Endpoint, err error) {
-	b.log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
 }

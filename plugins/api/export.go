@@ -2,28 +2,21 @@ package api
 
 import (
 	"archive/tar"
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/plugins/internal/applier"
+	"github.com/ocix/ocix/plugins/internal/export"
 	"github.com/ocix/ocix/plugins/internal/registries"
-	"github.com/ocix/ocix/plugins/internal/tarout"
 )
-
-// tarBufSize batches the tar stream's small writes (a 512-byte header per
-// entry) into few system calls.
-const tarBufSize = 1 << 20
 
 // Export resolves the image on the first endpoint that has it, mirrors
 // first, then fetches its layers from that endpoint and applies them in
-// order: into req.Dir, or, for a tar, into a tree in the scratch space
-// that is then written out as one tar stream.
+// order, delivered as export.Layers: into req.Dir, or, for a tar, into a
+// tree in the scratch space that is then written out as one tar stream.
 //
 // A layer goes through three goroutines at once: its download into a
 // spool file (the next layers' downloads run ahead, into their own), its
@@ -38,7 +31,7 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if want == (core.Platform{}) {
 		want = core.HostPlatform()
 	}
-	img, err := registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) (*image, error) {
+	img, err := registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) (*image, error) {
 		return b.resolve(ctx, ep, req.Repository, req.Reference, want)
 	})
 	if err != nil {
@@ -49,42 +42,26 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 		ev.warn(w)
 	}
 	res := core.ExportResult{Digest: img.digest.String(), Config: img.config, Platform: img.platform}
-
-	root := req.Dir
-	if req.Tar != nil {
-		root = filepath.Join(req.ScratchDir, "rootfs")
-		if err := os.Mkdir(root, 0o755); err != nil {
-			return core.ExportResult{}, fmt.Errorf("scratch space: %w", err)
-		}
-	}
-	st, err := b.unpack(ctx, img, root, req, ev)
+	// The downloads and the applier send events from goroutines of their
+	// own: one at a time.
+	req.Events = ev.emit
+	d, err := export.Deliver(ctx, req, export.Layers(func(ctx context.Context, to export.Target) (applier.Stats, error) {
+		return b.unpack(ctx, img, to, req, ev)
+	}))
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	if req.Tar == nil {
-		res.Entries, res.Bytes = st.Entries, st.Bytes
-		return res, nil
-	}
-	t, err := writeTar(ctx, req.Tar, root)
-	if err != nil {
-		return core.ExportResult{}, err
-	}
-	res.Entries, res.Bytes, res.TarDigest = t.Entries, t.Bytes, t.Digest
+	res.Entries, res.Bytes, res.TarDigest = d.Entries, d.Bytes, d.TarDigest
 	return res, nil
 }
 
-// unpack applies img's layers into root as they download.
-func (b *backend) unpack(ctx context.Context, img *image, root string, req core.ExportRequest, ev *events) (applier.Stats, error) {
+// unpack applies img's layers to a as they download.
+func (b *backend) unpack(ctx context.Context, img *image, a export.Target, req core.ExportRequest, ev *events) (applier.Stats, error) {
 	// The first failure — a download's, the applier's, or the caller's
 	// cancellation — stops everything, and is the one reported.
 	ctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
 	var total applier.Stats
-	a, err := applier.New(root, applier.Options{Include: req.Include, Warn: ev.warn})
-	if err != nil {
-		return total, err
-	}
-	defer a.Close()
 	dl, err := b.download(ctx, fail, img, req.ScratchDir, ev)
 	if err != nil {
 		return total, err
@@ -113,7 +90,7 @@ func (b *backend) unpack(ctx context.Context, img *image, root string, req core.
 }
 
 // applyLayer applies layer i, decompressed by a goroutine of its own.
-func applyLayer(ctx context.Context, a *applier.Applier, img *image, i int, s *spool) (applier.Stats, error) {
+func applyLayer(ctx context.Context, a export.Target, img *image, i int, s *spool) (applier.Stats, error) {
 	p := newPipe()
 	decompressed := make(chan error, 1)
 	go func() {
@@ -151,29 +128,4 @@ func applyLayer(ctx context.Context, a *applier.Applier, img *image, i int, s *s
 // malformed reports whether the applier failed on a tar it could not read.
 func malformed(err error) bool {
 	return errors.Is(err, tar.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-// writeTar writes the tree at root to f as one flattened tar stream, its
-// end-of-archive blocks only once the whole tree is in.
-func writeTar(ctx context.Context, f *os.File, root string) (tarout.Result, error) {
-	bw := bufio.NewWriterSize(f, tarBufSize)
-	tw := tarout.New(bw)
-	if err := tw.AddTree(ctx, root); err != nil {
-		return tarout.Result{}, tarError(ctx, err)
-	}
-	res, err := tw.Finish()
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		return tarout.Result{}, tarError(ctx, err)
-	}
-	return res, nil
-}
-
-func tarError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("writing the tar stream: %w", err)
 }

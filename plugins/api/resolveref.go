@@ -17,7 +17,7 @@ func (b *backend) Resolve(ctx context.Context, req core.ResolveRequest) (core.Re
 	if want == (core.Platform{}) {
 		want = core.HostPlatform()
 	}
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) (core.ResolveResult, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) (core.ResolveResult, error) {
 		m, err := b.client.Manifest(ctx, ep, req.Repository, req.Reference)
 		if err != nil {
 			return core.ResolveResult{}, err

@@ -64,7 +64,7 @@ func (b *backend) Describe(context.Context) (core.Info, error) {
 // ListTags lists tags as `crane ls` does (remote.List: crane's page size,
 // its /v2/ ping, its retries), with docker's and podman's credentials.
 func (b *backend) ListTags(ctx context.Context, req core.TagsRequest) ([]string, error) {
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) ([]string, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) ([]string, error) {
 		repo, err := b.repository(ep, req.Repository)
 		if err != nil {
 			return nil, err
@@ -75,10 +75,6 @@ func (b *backend) ListTags(ctx context.Context, req core.TagsRequest) ([]string,
 		}
 		return tags, nil
 	})
-}
-
-func (b *backend) skip(ep core.Endpoint, err error) {
-	b.log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
 }
 
 // repository names the repository on ep. ggcr maps docker.io to Docker

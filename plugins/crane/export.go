@@ -22,7 +22,7 @@ import (
 // counts only once crane reports success: crane itself streams a corrupt
 // layer's files before it notices the digest.
 func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.ExportResult, error) {
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) (core.ExportResult, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) (core.ExportResult, error) {
 		img, err := b.image(ctx, ep, req)
 		if err != nil {
 			return core.ExportResult{}, err
@@ -31,15 +31,8 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 		if err != nil {
 			return core.ExportResult{}, translate(ep, req.Repository, err)
 		}
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() {
-			err := crane.Export(img, pw)
-			pw.CloseWithError(err)
-			done <- err
-		}()
-		stream := &export.Counter{R: pr, Events: req.Events}
-		d, err := export.Deliver(ctx, req, readCloser{stream, pr}, func() error { return <-done })
+		stream := export.Pipe(func(w io.Writer) error { return crane.Export(img, w) })
+		d, err := export.Deliver(ctx, req, stream)
 		if err != nil {
 			return core.ExportResult{}, translate(ep, req.Repository, err)
 		}
@@ -141,11 +134,3 @@ func describe(img v1.Image) (core.ExportResult, error) {
 		Platform: core.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant},
 	}, nil
 }
-
-// readCloser reads through r and closes c.
-type readCloser struct {
-	io.Reader
-	c io.Closer
-}
-
-func (r readCloser) Close() error { return r.c.Close() }

@@ -13,7 +13,7 @@ import (
 // --platform` finds it: one GET of the manifest (after ggcr's own /v2/
 // ping); an index names its entries' digests itself.
 func (b *backend) Resolve(ctx context.Context, req core.ResolveRequest) (core.ResolveResult, error) {
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) (core.ResolveResult, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) (core.ResolveResult, error) {
 		ref, full, err := reference(ep, req.Repository, req.Reference)
 		if err != nil {
 			return core.ResolveResult{}, err

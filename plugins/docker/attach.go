@@ -4,10 +4,10 @@ import (
 	"context"
 	"io"
 
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types"
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/ocix/ocix/core"
 )
@@ -15,7 +15,7 @@ import (
 // streams connects the user's streams, which this plugin inherited, to a
 // container through an attach made before it starts.
 type streams struct {
-	conn   types.HijackedResponse
+	conn   client.HijackedResponse
 	output chan error // the output copy's end: nil, or why it failed
 }
 
@@ -23,18 +23,20 @@ type streams struct {
 // req.Stderr (demultiplexed, or raw from a terminal), and with -i
 // req.Stdin goes to it, its end closing the container's stdin.
 func attach(ctx context.Context, cli *client.Client, id string, req core.RunRequest) (*streams, error) {
-	conn, err := cli.ContainerAttach(ctx, id, container.AttachOptions{
+	res, err := cli.ContainerAttach(ctx, id, client.ContainerAttachOptions{
 		Stream: true, Stdin: req.Interactive, Stdout: true, Stderr: true,
 	})
 	if err != nil {
 		return nil, err
 	}
+	conn := res.HijackedResponse
 	s := &streams{conn: conn, output: make(chan error, 1)}
 	// Since API 1.42 the daemon says how it frames the stream; before, a
-	// terminal's is raw and the others multiplexed.
+	// terminal's is raw and the others multiplexed, and the daemon calls
+	// them all raw (the client passes that on).
 	multiplexed := !req.TTY
-	if mt, ok := conn.MediaType(); ok {
-		multiplexed = mt == types.MediaTypeMultiplexedStream
+	if mt, ok := conn.MediaType(); ok && !versions.LessThan(cli.ClientVersion(), "1.42") {
+		multiplexed = mt == string(types.MediaTypeMultiplexedStream)
 	}
 	go func() {
 		var err error

@@ -17,22 +17,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/client"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/go-connections/tlsconfig"
 	"github.com/hashicorp/go-hclog"
+	"github.com/moby/moby/client"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/plugin"
+	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
 )
 
 // pingTimeout bounds the check that the daemon answers: a command against
 // a daemon that is not there fails within two seconds, plugin start
 // included.
 const pingTimeout = time.Second
-
-// cleanupTimeout bounds removing a container once its job is over: it runs
-// on a context of its own, since the job's may be cancelled.
-const cleanupTimeout = 10 * time.Second
 
 // settings is the docker section of ocix's configuration.
 type settings struct {
@@ -43,14 +41,17 @@ type backend struct {
 	log      hclog.Logger
 	settings settings
 	getenv   func(string) string
+	live     *ocixcontainer.Tracker
 
 	mu  sync.Mutex
 	cli *client.Client // once the daemon has answered
 }
 
+var _ plugin.Drainer = (*backend)(nil)
+
 // New returns the docker backend.
 func New(log hclog.Logger) core.Backend {
-	return &backend{log: log, getenv: os.Getenv}
+	return &backend{log: log, getenv: os.Getenv, live: ocixcontainer.NewTracker(log)}
 }
 
 func (b *backend) ConfigSchema(context.Context) ([]core.ConfigField, error) {
@@ -81,8 +82,10 @@ func (b *backend) Describe(ctx context.Context) (core.Info, error) {
 
 // connect returns a client that has reached the daemon and negotiated the
 // API version with it. It pings with a short timeout, so an absent daemon
-// is told at once, and negotiates from that ping: Ping alone leaves the
-// client at its own, newest, version, which an older daemon refuses.
+// is told at once, and negotiates in that ping: the client then speaks the
+// daemon's version when it is older than the client's own (Debian 12's
+// dockerd 20.10 speaks 1.41; the client goes down to client.MinAPIVersion,
+// 1.40), and DOCKER_API_VERSION, when set, wins over both.
 func (b *backend) connect(ctx context.Context) (*client.Client, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -99,15 +102,19 @@ func (b *backend) connect(ctx context.Context) (*client.Client, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	ping, err := cli.Ping(pctx)
+	_, err = cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
 	if err != nil {
 		cli.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if cerrdefs.IsInvalidArgument(err) {
+			// It answered, with an API version older than the client's
+			// oldest: reached, but not usable.
+			return nil, fmt.Errorf("the docker daemon at %s: %v", ep.Host, err)
+		}
 		return nil, unreachable(ep, err)
 	}
-	cli.NegotiateAPIVersionPing(ping)
 	b.log.Debug("docker daemon", "host", ep.Host, "from", ep.From, "api", cli.ClientVersion())
 	b.cli = cli
 	return cli, nil
@@ -132,10 +139,9 @@ func newClient(ep endpoint) (*client.Client, error) {
 			Transport: &http.Transport{TLSClientConfig: cfg}, CheckRedirect: client.CheckRedirect,
 		}))
 	}
-	return client.NewClientWithOpts(append(opts,
+	return client.New(append(opts,
 		client.WithHost(ep.Host),
-		client.WithVersionFromEnv(),
-		client.WithAPIVersionNegotiation(),
+		client.WithAPIVersionFromEnv(),
 		client.WithUserAgent("ocix/"+core.Version),
 	)...)
 }

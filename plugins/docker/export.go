@@ -2,9 +2,9 @@ package docker
 
 import (
 	"context"
-	"io"
 
-	"github.com/docker/docker/api/types/container"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/ocix/ocix/core"
 	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
@@ -25,37 +25,27 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err := checkInsecure(ctx, cli, req.Endpoints); err != nil {
 		return core.ExportResult{}, err
 	}
-	release := hold()
-	defer release()
 	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
 	// A command only because docker refuses to create a container from an
 	// image that has none; it never runs, and needs no network.
 	cfg := &container.Config{Cmd: []string{"true"}, Labels: ocixcontainer.ExportLabels(req)}
-	c, err := b.create(ctx, cli, src, cfg, &container.HostConfig{NetworkMode: "none"})
+	c, tracked, err := b.create(ctx, cli, src, cfg, &container.HostConfig{NetworkMode: "none"})
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	remove := remover(cli, c.id, src.warn, release)
-	defer remove()
-	// On Ctrl-C, remove at once: the stream may not unwind soon (a write
-	// to a pipe nobody reads), and the host stops this plugin meanwhile.
-	defer context.AfterFunc(ctx, remove)()
+	defer src.remove(tracked)
 
 	res, err := describe(ctx, cli, c, src)
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	stream, err := cli.ContainerExport(ctx, c.id)
+	stream, err := cli.ContainerExport(ctx, c.id, client.ContainerExportOptions{})
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
-	counted := struct {
-		io.Reader
-		io.Closer
-	}{&export.Counter{R: stream, Events: req.Events}, stream}
 	// The daemon's stream carries its own failure: a broken one fails to
 	// read. There is no other producer to hear from.
-	d, err := export.Deliver(ctx, req, counted, func() error { return nil })
+	d, err := export.Deliver(ctx, req, export.Stream{R: stream, Wait: func() error { return nil }})
 	if err != nil {
 		return core.ExportResult{}, err
 	}

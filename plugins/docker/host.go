@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/client"
 )
 
 // endpoint is where the daemon is, and how to speak TLS to it when a docker

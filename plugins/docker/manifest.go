@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/plugins/internal/credentials"
@@ -35,14 +37,15 @@ const manifestTimeout = 15 * time.Second
 // image docker has only locally, a registry gone), docker's digest and a
 // config from docker's inspect are reported, with a warning.
 func describe(ctx context.Context, cli *client.Client, c made, src source) (core.ExportResult, error) {
-	ctr, err := cli.ContainerInspect(ctx, c.id)
+	ctr, err := cli.ContainerInspect(ctx, c.id, client.ContainerInspectOptions{})
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
-	img, err := cli.ImageInspect(ctx, ctr.Image)
+	inspected, err := cli.ImageInspect(ctx, ctr.Container.Image, manifestPlatform(cli, ctr.Container)...)
 	if err != nil {
 		return core.ExportResult{}, daemonError(c.name, err)
 	}
+	img := inspected.InspectResponse
 	res := core.ExportResult{Platform: core.Platform{OS: img.Os, Architecture: img.Architecture, Variant: img.Variant}}
 	digest := dockerDigest(c, src, img)
 	if digest == "" {
@@ -61,6 +64,18 @@ func describe(ctx context.Context, cli *client.Client, c made, src source) (core
 		res.Config, err = inspectConfig(img)
 	}
 	return res, err
+}
+
+// manifestPlatform asks an image inspect for the platform of the manifest
+// the container was made from. With the containerd image store (API 1.48
+// on) the container's image is the whole index, whose inspect describes
+// the engine's own platform, not the one the container has.
+func manifestPlatform(cli *client.Client, ctr container.InspectResponse) []client.ImageInspectOption {
+	d := ctr.ImageManifestDescriptor
+	if d == nil || d.Platform == nil || versions.LessThan(cli.ClientVersion(), "1.49") {
+		return nil
+	}
+	return []client.ImageInspectOption{client.ImageInspectWithPlatform(d.Platform)}
 }
 
 // dockerDigest is the digest docker has for the image under c's name: the

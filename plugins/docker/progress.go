@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/moby/moby/api/types/jsonstream"
 
 	"github.com/ocix/ocix/core"
 )
@@ -19,7 +19,7 @@ func readPull(r io.Reader, events func(core.Event)) (string, error) {
 	p := &pullProgress{events: events, layers: map[string]int{}, totals: map[string]int64{}}
 	dec := json.NewDecoder(r)
 	for {
-		var m jsonmessage.JSONMessage
+		var m jsonstream.Message
 		err := dec.Decode(&m)
 		if errors.Is(err, io.EOF) {
 			return p.digest, nil
@@ -45,7 +45,7 @@ type pullProgress struct {
 	digest string
 }
 
-func (p *pullProgress) message(m jsonmessage.JSONMessage) {
+func (p *pullProgress) message(m jsonstream.Message) {
 	if d, ok := strings.CutPrefix(m.Status, "Digest: "); ok {
 		p.digest = strings.TrimSpace(d)
 		return

@@ -2,14 +2,16 @@ package docker
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ocix/ocix/core"
@@ -41,25 +43,39 @@ type made struct {
 	pulled string
 }
 
-// create creates a container from src as `docker create` does: from the
+// createFrom creates a container from src as `docker create` does: from the
 // image the engine has for the platform, pulling it first when it has none
 // (the daemon answers "not found" for an image of another platform too).
 // Mirrors come first. dockerd keeps an image pulled from a mirror under the
 // mirror's name, so the container is created from that name.
-func (b *backend) create(ctx context.Context, cli *client.Client, src source, cfg *container.Config, host *container.HostConfig) (made, error) {
+//
+// The platform is always asked for, the host's when the user gave none:
+// an engine that keeps one image per name (dockerd 20.10) would otherwise
+// take whatever platform it pulled last under that name. An image whose
+// config names no platform (`crane append` without --platform makes them)
+// matches none, so it is created without asking, as `docker create IMAGE`
+// creates it, with a warning.
+func (b *backend) createFrom(ctx context.Context, cli *client.Client, src source, cfg *container.Config, host *container.HostConfig) (made, error) {
 	platform := &ocispec.Platform{OS: src.platform.OS, Architecture: src.platform.Architecture, Variant: src.platform.Variant}
-	return registries.Try(ctx, src.endpoints, b.skip, func(ep core.Endpoint) (made, error) {
+	return registries.Try(ctx, src.endpoints, b.log, func(ep core.Endpoint) (made, error) {
 		m := made{ep: ep, name: imageName(ep, src)}
 		cfg.Image = m.name
-		resp, err := cli.ContainerCreate(ctx, cfg, host, nil, platform, "")
+		create := func() (client.ContainerCreateResult, error) {
+			resp, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host, Platform: platform})
+			if cerrdefs.IsNotFound(err) && namesNoPlatform(ctx, cli, m.name) {
+				src.warn(fmt.Sprintf("%s names no platform: created without asking for %s", m.name, src.platform))
+				return cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: host})
+			}
+			return resp, err
+		}
+		resp, err := create()
 		if cerrdefs.IsNotFound(err) {
 			if m.pulled, err = b.pull(ctx, cli, ep, m.name, src); err != nil {
 				return made{}, err
 			}
-			resp, err = cli.ContainerCreate(ctx, cfg, host, nil, platform, "")
+			resp, err = create()
 		}
 		if err != nil && ctx.Err() != nil {
-			sweep(cli, cfg.Labels)
 			return made{}, ctx.Err()
 		}
 		if err != nil {
@@ -73,8 +89,12 @@ func (b *backend) create(ctx context.Context, cli *client.Client, src source, cf
 	})
 }
 
-func (b *backend) skip(ep core.Endpoint, err error) {
-	b.log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
+// namesNoPlatform reports whether the engine has an image called name whose
+// config names no architecture. (dockerd 20.10 reports such an image's OS
+// as its own, so the architecture is what tells.)
+func namesNoPlatform(ctx context.Context, cli *client.Client, name string) bool {
+	img, err := cli.ImageInspect(ctx, name)
+	return err == nil && img.Architecture == ""
 }
 
 // imageName is the image's name on ep, as docker takes it.
@@ -95,7 +115,11 @@ func (b *backend) pull(ctx context.Context, cli *client.Client, ep core.Endpoint
 		return "", err
 	}
 	var digest string
-	rc, err := cli.ImagePull(ctx, name, image.PullOptions{RegistryAuth: auth, Platform: src.platform.String()})
+	opts := client.ImagePullOptions{RegistryAuth: auth}
+	if p := src.platform; p.OS != "" {
+		opts.Platforms = []ocispec.Platform{{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}}
+	}
+	rc, err := cli.ImagePull(ctx, name, opts)
 	if err == nil {
 		digest, err = readPull(rc, src.events)
 		rc.Close()
@@ -118,7 +142,7 @@ func registryAuth(ctx context.Context, ep core.Endpoint, repository string) (str
 	if err != nil || !found {
 		return "", err
 	}
-	return registry.EncodeAuthConfig(registry.AuthConfig{
+	return authconfig.Encode(registry.AuthConfig{
 		Username: c.Username, Password: c.Password, IdentityToken: c.IdentityToken, ServerAddress: ep.Registry,
 	})
 }
@@ -127,7 +151,7 @@ func registryAuth(ctx context.Context, ep core.Endpoint, repository string) (str
 // the ones it has (asked of dockerd: its registry access, its credentials):
 // docker's own message names only the platform it wanted.
 func platformError(ctx context.Context, cli *client.Client, name, auth string, want core.Platform, err error) error {
-	dist, derr := cli.DistributionInspect(ctx, name, auth)
+	dist, derr := cli.DistributionInspect(ctx, name, client.DistributionInspectOptions{EncodedRegistryAuth: auth})
 	if derr != nil || len(dist.Platforms) == 0 {
 		return daemonError(name, err)
 	}
@@ -157,12 +181,12 @@ func checkInsecure(ctx context.Context, cli *client.Client, eps []core.Endpoint)
 	if len(asked) == 0 {
 		return nil
 	}
-	info, err := cli.Info(ctx)
+	info, err := cli.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		return daemonError("docker info", err)
 	}
 	for _, host := range asked {
-		if !insecureIn(info.RegistryConfig, host) {
+		if !insecureIn(info.Info.RegistryConfig, host) {
 			return core.Usagef(`the docker backend cannot make dockerd reach %s insecurely: dockerd decides that itself; add %q to "insecure-registries" in its daemon.json and restart it`, host, host)
 		}
 	}
@@ -183,12 +207,12 @@ func insecureIn(cfg *registry.ServiceConfig, host string) bool {
 	if err != nil {
 		h = host
 	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
-	if ip == nil {
+	ip, err := netip.ParseAddr(strings.Trim(h, "[]"))
+	if err != nil {
 		return false
 	}
 	for _, n := range cfg.InsecureRegistryCIDRs {
-		if n != nil && (*net.IPNet)(n).Contains(ip) {
+		if n.Contains(ip.Unmap()) {
 			return true
 		}
 	}

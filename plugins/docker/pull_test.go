@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/registry"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/registry"
 
 	"github.com/ocix/ocix/core"
 )
@@ -28,9 +29,8 @@ func TestImageName(t *testing.T) {
 
 // dockerd decides which registries are insecure: by name, or by address.
 func TestInsecureIn(t *testing.T) {
-	_, lan, _ := net.ParseCIDR("10.1.0.0/16")
 	cfg := &registry.ServiceConfig{
-		InsecureRegistryCIDRs: []*registry.NetIPNet{(*registry.NetIPNet)(lan)},
+		InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
 		IndexConfigs: map[string]*registry.IndexInfo{
 			"registry.lan:5000": {Name: "registry.lan:5000", Secure: false},
 			"docker.io":         {Name: "docker.io", Secure: true},
@@ -77,5 +77,54 @@ func TestInsecureRegistryNeedsDaemonJSON(t *testing.T) {
 	var usage *core.UsageError
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), `add "far.lan:5000" to "insecure-registries" in its daemon.json`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// An image whose config names no platform is created as `docker create
+// IMAGE` creates it: dockerd 20.10 refuses it for any platform asked, so
+// it is asked again without one, with a warning; an image of another
+// platform is still refused (and pulled).
+func TestCreateImageThatNamesNoPlatform(t *testing.T) {
+	for _, tc := range []struct {
+		arch    string // the image's, as dockerd inspects it
+		created bool
+	}{{"", true}, {"arm64", false}} {
+		d := startFakeDaemon(t, "1.41", func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.URL.Path == "/v1.41/containers/create" && r.URL.Query().Has("platform"):
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprint(w, `{"message":"image with reference x was found but does not match the specified platform: wanted linux/amd64, actual: unknown"}`)
+			case r.URL.Path == "/v1.41/containers/create":
+				fmt.Fprint(w, `{"Id":"c0ffee"}`)
+			case strings.HasPrefix(r.URL.Path, "/v1.41/images/") && strings.HasSuffix(r.URL.Path, "/json"):
+				fmt.Fprintf(w, `{"Id":"sha256:1","Os":"linux","Architecture":%q}`, tc.arch)
+			case r.URL.Path == "/v1.41/images/create":
+				fmt.Fprint(w, `{"status":"Digest: sha256:2"}`)
+			default:
+				w.WriteHeader(http.StatusNotImplemented)
+			}
+		})
+		b := testBackend(map[string]string{"DOCKER_HOST": "unix://" + d.socket})
+		ctx := context.Background()
+		cli, err := b.connect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var warnings []string
+		src := source{
+			repository: "some/image", reference: "1",
+			endpoints: []core.Endpoint{{Registry: "127.0.0.1:5000", Host: "127.0.0.1:5000"}},
+			platform:  core.Platform{OS: "linux", Architecture: "amd64"},
+			events:    func(e core.ExportEvent) { warnings = append(warnings, e.Warning) },
+		}
+		m, err := b.createFrom(ctx, cli, src, &container.Config{}, &container.HostConfig{})
+		switch {
+		case tc.created && (err != nil || m.id != "c0ffee"):
+			t.Errorf("arch %q: %v, id %q; requests %q", tc.arch, err, m.id, d.requests())
+		case tc.created && (len(warnings) != 1 || !strings.Contains(warnings[0], "names no platform")):
+			t.Errorf("arch %q: warnings %q", tc.arch, warnings)
+		case !tc.created && (err == nil || !strings.Contains(err.Error(), "does not match the specified platform")):
+			t.Errorf("arch %q: created (%v); requests %q", tc.arch, err, d.requests())
+		}
 	}
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/strslice"
-	"github.com/docker/docker/client"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/ocix/ocix/core"
 	ocixcontainer "github.com/ocix/ocix/plugins/internal/container"
@@ -44,20 +43,16 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 }
 
 func (b *backend) run(ctx context.Context, cli *client.Client, st *ocixcontainer.Starter, req core.RunRequest) (core.RunResult, error) {
-	release := hold()
-	defer release()
 	src := source{repository: req.Repository, reference: req.Reference, endpoints: req.Endpoints, platform: req.Platform, events: req.Events}
 	cfg, host := runConfig(req)
-	c, err := b.create(ctx, cli, src, cfg, host)
+	c, tracked, err := b.create(ctx, cli, src, cfg, host)
 	if err != nil {
 		return core.RunResult{}, err
 	}
-	if !req.Keep {
-		remove := remover(cli, c.id, src.warn, release)
-		defer remove()
-		// If the host goes away, remove at once: it stops this plugin
-		// meanwhile.
-		defer context.AfterFunc(ctx, remove)()
+	if req.Keep {
+		tracked.Keep()
+	} else {
+		defer src.remove(tracked)
 	}
 	s, err := attach(ctx, cli, c.id, req)
 	if err != nil {
@@ -67,7 +62,8 @@ func (b *backend) run(ctx context.Context, cli *client.Client, st *ocixcontainer
 	// Waiting starts before the container does, so that its exit cannot be
 	// missed. "next-exit", as the docker CLI waits: "not-running" would
 	// answer at once for a container not started yet.
-	exited, failed := cli.ContainerWait(ctx, c.id, container.WaitConditionNextExit)
+	wait := cli.ContainerWait(ctx, c.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	exited, failed := wait.Result, wait.Error
 	if err := st.Start(ctx, c.id); err != nil {
 		return core.RunResult{}, ocixcontainer.CommandError(daemonError(c.name, err))
 	}
@@ -122,7 +118,7 @@ func runConfig(req core.RunRequest) (*container.Config, *container.HostConfig) {
 	if req.Entrypoint != nil {
 		// Sent as [] when empty: docker keeps the image's entrypoint only
 		// when none (null) is sent.
-		cfg.Entrypoint = append(strslice.StrSlice{}, req.Entrypoint...)
+		cfg.Entrypoint = append([]string{}, req.Entrypoint...)
 	}
 	host := &container.HostConfig{
 		NetworkMode:    container.NetworkMode(req.Network), // "": the daemon's default
@@ -145,17 +141,21 @@ func runConfig(req core.RunRequest) (*container.Config, *container.HostConfig) {
 	return cfg, host
 }
 
-// engine is the docker API as container.Starter needs it.
+// engine is the docker API as container.Starter and container.Tracker
+// need it.
 type engine struct{ cli *client.Client }
 
 func (e engine) Start(ctx context.Context, id string) error {
-	return e.cli.ContainerStart(ctx, id, container.StartOptions{})
+	_, err := e.cli.ContainerStart(ctx, id, client.ContainerStartOptions{})
+	return err
 }
 
 func (e engine) Kill(ctx context.Context, id, signal string) error {
-	return e.cli.ContainerKill(ctx, id, signal)
+	_, err := e.cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: signal})
+	return err
 }
 
 func (e engine) Resize(ctx context.Context, id string, size core.TerminalSize) error {
-	return e.cli.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(size.Rows), Width: uint(size.Cols)})
+	_, err := e.cli.ContainerResize(ctx, id, client.ContainerResizeOptions{Height: uint(size.Rows), Width: uint(size.Cols)})
+	return err
 }

@@ -5,30 +5,25 @@ import (
 	"strings"
 
 	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/plugins/internal/container"
 )
 
 // Cleanup removes the containers of an invocation whose plugin died: core
-// asks a fresh instance. (Each job also has a guard that does the same
-// for its own container; whichever comes second finds nothing.)
+// asks a fresh instance (see container.Tracker).
 func (b *backend) Cleanup(ctx context.Context, invocation string) error {
-	if invocation == "" {
-		// An empty value would select every container of every ocix.
-		return core.Usagef("cleanup: no invocation given")
-	}
-	t, err := b.tool(ctx)
-	if err != nil {
-		return err
-	}
-	ids, err := t.labelled(ctx, invocation)
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	return t.command(ctx, append([]string{"rm", "-f"}, ids...)...).Run()
+	return b.live.Cleanup(ctx, invocation, func(ctx context.Context) (container.Engine, error) {
+		return b.tool(ctx)
+	})
 }
 
-// labelled lists the containers, running or not, that carry an
-// invocation's label.
-func (t *tool) labelled(ctx context.Context, invocation string) ([]string, error) {
+var _ container.Guarder = (*tool)(nil)
+
+// Drain removes the containers of jobs cut short (plugin.Drainer).
+func (b *backend) Drain() { b.live.Drain() }
+
+// Labelled lists the containers, running or not, that carry an
+// invocation's label (container.Engine).
+func (t *tool) Labelled(ctx context.Context, invocation string) ([]string, error) {
 	out, err := t.command(ctx, "ps", "-a", "--no-trunc", "-q", "--filter", "label="+core.InvocationLabel+"="+invocation).Output()
 	if err != nil {
 		return nil, err

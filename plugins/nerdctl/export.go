@@ -2,20 +2,14 @@ package nerdctl
 
 import (
 	"context"
-	"io"
 	"os"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/plugins/internal/container"
 	"github.com/ocix/ocix/plugins/internal/export"
 )
-
-// removeTimeout bounds the removal of a container once the job is over,
-// whatever ended it.
-const removeTimeout = 30 * time.Second
 
 // Export exports as `docker export $(docker create IMAGE)` does, with
 // nerdctl: pull the image when the store lacks it (progress to core),
@@ -38,21 +32,17 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	labels := container.ExportLabels(req)
-	name := containerName(labels[core.InvocationLabel])
-	g, err := t.guard(name)
+	inv := container.ExportLabels(req)[core.InvocationLabel]
+	name := containerName(inv)
+	create := []string{"create", "--name", name, "--label", core.InvocationLabel + "=" + inv,
+		"--network", "none", "--pull", "never", "--platform", req.Platform.String(), img.name}
+	c, err := b.live.Create(ctx, t, inv, func(ctx context.Context) (string, error) {
+		return name, t.command(ctx, create...).Run()
+	})
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	defer func() {
-		t.remove(name)
-		g.release()
-	}()
-	create := []string{"create", "--name", name, "--label", core.InvocationLabel + "=" + labels[core.InvocationLabel],
-		"--network", "none", "--pull", "never", "--platform", req.Platform.String(), img.name}
-	if err := t.command(ctx, create...).Run(); err != nil {
-		return core.ExportResult{}, err
-	}
+	defer c.Remove()
 	d, err := t.export(ctx, req, name)
 	if err != nil {
 		return core.ExportResult{}, err
@@ -86,27 +76,21 @@ func (t *tool) export(ctx context.Context, req core.ExportRequest, name string) 
 		pr.Close()
 		return export.Delivered{}, err
 	}
-	stream := &export.Counter{R: pr, Events: req.Events}
-	d, err := export.Deliver(ctx, req, readCloser{stream, pr}, c.Wait)
+	d, err := export.Deliver(ctx, req, export.Stream{R: pr, Wait: c.Wait})
 	if err != nil && ctx.Err() != nil {
 		return d, ctx.Err()
 	}
 	return d, err
 }
 
-// remove removes container name, whether the job succeeded, failed or was
-// cancelled; nerdctl answers a name it does not know with success. It is
-// not tied to the job's context, nor killed with the plugin.
-func (t *tool) remove(name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
-	defer cancel()
+// Remove removes container name (container.Engine), whether its job
+// succeeded, failed or was cancelled; nerdctl answers a name it does not
+// know with success. It is not killed with the plugin: a removal the
+// plugin started ends even if the host kills the plugin meanwhile.
+func (t *tool) Remove(ctx context.Context, name string) error {
 	c := t.command(ctx, "rm", "-f", name)
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	err := c.Run()
-	if err != nil {
-		t.log.Warn("could not remove a container", "container", name, "error", err)
-	}
-	return err
+	return c.Run()
 }
 
 // containerName makes ocix's containers recognisable by name too:
@@ -114,11 +98,3 @@ func (t *tool) remove(name string) error {
 func containerName(invocation string) string {
 	return "ocix-" + strings.ToLower(invocation)
 }
-
-// readCloser reads through r and closes c.
-type readCloser struct {
-	io.Reader
-	c io.Closer
-}
-
-func (r readCloser) Close() error { return r.c.Close() }

@@ -38,10 +38,7 @@ type descriptor struct {
 // is used as it is, and stays in the store afterwards. Mirrors are tried
 // first, each under its own name.
 func (t *tool) ensureImage(ctx context.Context, r imageRequest) (image, error) {
-	skip := func(ep core.Endpoint, err error) {
-		t.log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
-	}
-	return registries.Try(ctx, r.endpoints, skip, func(ep core.Endpoint) (image, error) {
+	return registries.Try(ctx, r.endpoints, t.log, func(ep core.Endpoint) (image, error) {
 		name := imageName(ep, r.repository, r.reference)
 		img, found, err := t.inspectImage(ctx, name, r.platform)
 		if err != nil || found {

@@ -16,22 +16,25 @@ import (
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/plugin"
+	"github.com/ocix/ocix/plugins/internal/container"
 )
 
 type backend struct {
 	log      hclog.Logger
 	settings settings
+	live     *container.Tracker
 }
 
 var (
-	_ core.Exporter = (*backend)(nil)
-	_ core.Runner   = (*backend)(nil)
-	_ core.Cleaner  = (*backend)(nil)
+	_ core.Exporter  = (*backend)(nil)
+	_ core.Runner    = (*backend)(nil)
+	_ core.Cleaner   = (*backend)(nil)
+	_ plugin.Drainer = (*backend)(nil)
 )
 
 // New returns the nerdctl backend.
 func New(log hclog.Logger) core.Backend {
-	return &backend{log: log, settings: defaultSettings(os.Getenv)}
+	return &backend{log: log, settings: defaultSettings(os.Getenv), live: container.NewTracker(log)}
 }
 
 func (b *backend) ConfigSchema(context.Context) ([]core.ConfigField, error) {

@@ -40,14 +40,8 @@ func (b *backend) Run(ctx context.Context, req core.RunRequest) (core.RunResult,
 		return core.RunResult{}, err
 	}
 	if !req.Keep {
-		g, err := t.guard(name)
-		if err != nil {
-			return core.RunResult{}, err
-		}
-		defer func() {
-			t.remove(name)
-			g.release()
-		}()
+		// Tracked by name before `nerdctl run` creates it.
+		defer b.live.Track(ctx, t, name).Remove()
 	}
 	c := t.command(ctx, append(append(flags, img.name), command...)...)
 	if err := streams.apply(c); err != nil {

@@ -4,20 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/specgen"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ocix/ocix/core"
+	"github.com/ocix/ocix/plugins/internal/container"
 	"github.com/ocix/ocix/plugins/internal/export"
 )
-
-// removeTimeout bounds the removal of a container once its job has ended
-// or was cancelled. ocix stops a plugin one second after it asks it to,
-// which a created or killed container's removal fits in.
-const removeTimeout = 10 * time.Second
 
 // Export exports as `podman create` + `podman export` + `podman rm` do:
 // the image is pulled into podman's store if it is not there, a container
@@ -40,21 +35,14 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	id, err := b.create(ctx, exportSpec(img, req), false)
+	c, err := b.create(ctx, exportSpec(img, req))
 	if err != nil {
 		return core.ExportResult{}, err
 	}
-	defer b.remove(ctx, id)
+	defer c.Remove()
 
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := containers.Export(ctx, id, pw, nil)
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	stream := &export.Counter{R: pr, Events: req.Events}
-	d, err := export.Deliver(ctx, req, readCloser{stream, pr}, func() error { return serviceError(<-done) })
+	stream := export.Pipe(func(w io.Writer) error { return containers.Export(ctx, c.ID, w, nil) })
+	d, err := export.Deliver(ctx, req, export.Stream{R: stream.R, Wait: func() error { return serviceError(stream.Wait()) }})
 	if err != nil {
 		return core.ExportResult{}, err
 	}
@@ -62,30 +50,19 @@ func (b *backend) Export(ctx context.Context, req core.ExportRequest) (core.Expo
 	return res, nil
 }
 
-// create creates a container and returns its ID, warnings logged. Unless
-// keep, it is remembered until removed (see live).
-func (b *backend) create(ctx context.Context, s *specgen.SpecGenerator, keep bool) (string, error) {
-	r, err := containers.CreateWithSpec(ctx, s, nil)
-	if err != nil {
-		return "", serviceError(err)
-	}
-	if !keep {
-		live.add(ctx, r.ID, b.log)
-	}
-	for _, w := range r.Warnings {
-		b.log.Warn("podman create", "warning", w)
-	}
-	return r.ID, nil
-}
-
-// remove removes a container, even when ctx was cancelled (Ctrl-C):
-// ocix's containers never stay.
-func (b *backend) remove(ctx context.Context, id string) {
-	if err := removeContainer(ctx, id); err != nil {
-		b.log.Error("cannot remove container", "id", id, "error", err)
-		return
-	}
-	live.done(id)
+// create creates a container from s, tracked until removed (see
+// container.Tracker); podman's warnings are logged.
+func (b *backend) create(ctx context.Context, s *specgen.SpecGenerator) (*container.Container, error) {
+	return b.live.Create(ctx, engine{conn: ctx}, s.Labels[core.InvocationLabel], func(ctx context.Context) (string, error) {
+		r, err := containers.CreateWithSpec(ctx, s, nil)
+		if err != nil {
+			return "", serviceError(err)
+		}
+		for _, w := range r.Warnings {
+			b.log.Warn("podman create", "warning", w)
+		}
+		return r.ID, nil
+	})
 }
 
 // describe fills what the result says of the image itself, whose manifest
@@ -112,11 +89,3 @@ func describe(img pulled, digest string, want core.Platform) (core.ExportResult,
 	}
 	return core.ExportResult{Digest: digest, Config: raw, Platform: p}, nil
 }
-
-// readCloser reads through r and closes c.
-type readCloser struct {
-	io.Reader
-	c io.Closer
-}
-
-func (r readCloser) Close() error { return r.c.Close() }

@@ -13,8 +13,11 @@
 // version of a shared dependency wins. The other replaces pin what podman
 // v5.7.1 needs where the root's versions break it; check them whenever the
 // root's go.mod moves one of these modules:
-//   - golang.org/x/crypto: ocicrypt (via the bindings' images package)
-//     imports x/crypto/openpgp, which the root's v0.59.0 no longer has.
+//   - golang.org/x/crypto: the bindings' images package links
+//     go.podman.io/image/v5/signature, whose mechanism.go (v5.38.0, any
+//     build tags) and ocicrypt v1.2.1 import x/crypto/openpgp, which the
+//     root's v0.59.0 no longer has. (ocicrypt v1.3.2 moved to ProtonMail's
+//     go-crypto; containers/image has not: checked 2026-12.)
 //   - github.com/opencontainers/runtime-spec: v1.3.0 breaks podman's
 //     runtime-tools (a field became a pointer); podman requires v1.2.1.
 //   - github.com/vbauerster/mpb/v8: containers/image's copy package uses
@@ -63,7 +66,7 @@ require (
 	github.com/docker/distribution v2.8.3+incompatible // indirect
 	github.com/docker/docker v28.5.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.4 // indirect
-	github.com/docker/go-connections v0.7.0 // indirect
+	github.com/docker/go-connections v0.8.2 // indirect
 	github.com/docker/go-units v0.5.0 // indirect
 	github.com/fatih/color v1.15.0 // indirect
 	github.com/felixge/httpsnoop v1.0.4 // indirect

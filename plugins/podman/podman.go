@@ -17,6 +17,7 @@ import (
 
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/plugin"
+	"github.com/ocix/ocix/plugins/internal/container"
 )
 
 // settings is the podman section of ocix's configuration.
@@ -28,11 +29,14 @@ type backend struct {
 	log      hclog.Logger
 	settings settings
 	service  service
+	live     *container.Tracker
 }
+
+var _ plugin.Drainer = (*backend)(nil)
 
 // New returns the podman backend.
 func New(log hclog.Logger) core.Backend {
-	return &backend{log: log}
+	return &backend{log: log, live: container.NewTracker(log)}
 }
 
 func (b *backend) ConfigSchema(context.Context) ([]core.ConfigField, error) {

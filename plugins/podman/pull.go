@@ -45,7 +45,7 @@ type pulled struct {
 // so that a user needs no registries.conf entry for them; so is any
 // registry the user marked insecure.
 func (b *backend) pull(ctx context.Context, req pullRequest) (pulled, error) {
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) (pulled, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) (pulled, error) {
 		name := imageName(ep, req.Repository, req.Reference)
 		auth, remove, err := authFile(ctx, credentials.Default(), ep, req.Repository)
 		if err != nil {
@@ -78,10 +78,6 @@ func (b *backend) pull(ctx context.Context, req pullRequest) (pulled, error) {
 		}
 		return pulled{Name: name, From: ep, Data: data}, nil
 	})
-}
-
-func (b *backend) skip(ep core.Endpoint, err error) {
-	b.log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
 }
 
 // imageName is the reference podman pulls: the registry as users write it

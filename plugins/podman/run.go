@@ -74,16 +74,17 @@ func (b *backend) run(ctx context.Context, st *container.Starter, req core.RunRe
 	if err != nil {
 		return 0, err
 	}
-	id, err := b.create(ctx, spec, req.Keep)
+	c, err := b.create(ctx, spec)
 	if err != nil {
 		return 0, err
 	}
 	if req.Keep {
-		b.log.Info("container kept", "id", id)
+		c.Keep()
+		b.log.Info("container kept", "id", c.ID)
 	} else {
-		defer b.remove(ctx, id)
+		defer c.Remove()
 	}
-	return b.runContainer(ctx, st, id, req)
+	return b.runContainer(ctx, st, c.ID, req)
 }
 
 // runContainer attaches to a created container, starts it and returns its
@@ -133,7 +134,7 @@ func (b *backend) runContainer(ctx context.Context, st *container.Starter, id st
 
 // kill kills a container whose job was cancelled.
 func (b *backend) kill(ctx context.Context, id string) {
-	ctx, cancel := detached(ctx, removeTimeout)
+	ctx, cancel := detached(ctx, controlTimeout)
 	defer cancel()
 	containers.Kill(ctx, id, new(containers.KillOptions).WithSignal("SIGKILL"))
 }

@@ -26,7 +26,7 @@ func (b *backend) ListTags(ctx context.Context, req core.TagsRequest) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	return registries.Try(ctx, req.Endpoints, b.skip, func(ep core.Endpoint) ([]string, error) {
+	return registries.Try(ctx, req.Endpoints, b.log, func(ep core.Endpoint) ([]string, error) {
 		auth, remove, err := authFile(ctx, credentials.Default(), ep, req.Repository)
 		if err != nil {
 			return nil, err

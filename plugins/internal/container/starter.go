@@ -14,8 +14,8 @@ import (
 // ran.
 var ErrAborted = errors.New("interrupted before the container started")
 
-// Engine is what a Starter needs of a container engine's API.
-type Engine interface {
+// Controls is what a Starter needs of a container engine's API.
+type Controls interface {
 	Start(ctx context.Context, id string) error
 	Kill(ctx context.Context, id, signal string) error
 	Resize(ctx context.Context, id string, size core.TerminalSize) error
@@ -30,7 +30,7 @@ const controlTimeout = 5 * time.Second
 // start goes to the container. A terminal size that comes before the start
 // is applied at the start: engines resize running containers only.
 type Starter struct {
-	engine Engine
+	engine Controls
 	abort  context.CancelCauseFunc
 
 	mu      sync.Mutex
@@ -40,7 +40,7 @@ type Starter struct {
 }
 
 // NewStarter follows a run whose context abort cancels.
-func NewStarter(e Engine, abort context.CancelCauseFunc) *Starter {
+func NewStarter(e Controls, abort context.CancelCauseFunc) *Starter {
 	return &Starter{engine: e, abort: abort}
 }
 

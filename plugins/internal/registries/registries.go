@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/ocix/ocix/core"
 	"github.com/ocix/ocix/core/reference"
 )
@@ -25,9 +27,10 @@ import (
 func PlainHTTP(ep core.Endpoint) bool { return reference.IsLoopback(ep.Host) }
 
 // Try calls f on each endpoint in order — mirrors, then the origin — until
-// one succeeds. A mirror's failure is only logged through skip; the origin's
-// error is the one returned. A cancelled context stops at once.
-func Try[T any](ctx context.Context, eps []core.Endpoint, skip func(ep core.Endpoint, err error), f func(core.Endpoint) (T, error)) (T, error) {
+// one succeeds. A mirror's failure is only logged, as a warning to log
+// (nil logs nothing); the origin's error is the one returned. A cancelled
+// context stops at once.
+func Try[T any](ctx context.Context, eps []core.Endpoint, log hclog.Logger, f func(core.Endpoint) (T, error)) (T, error) {
 	var zero T
 	if len(eps) == 0 {
 		return zero, errors.New("no registry endpoint given")
@@ -37,8 +40,8 @@ func Try[T any](ctx context.Context, eps []core.Endpoint, skip func(ep core.Endp
 		if err == nil || i == len(eps)-1 || ctx.Err() != nil {
 			return v, err
 		}
-		if skip != nil {
-			skip(ep, err)
+		if log != nil {
+			log.Warn("mirror failed, trying the next registry", "mirror", ep.Host, "error", err)
 		}
 	}
 	return zero, nil // unreachable
