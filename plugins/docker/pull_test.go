@@ -115,7 +115,7 @@ func TestCreateImageThatNamesNoPlatform(t *testing.T) {
 			repository: "some/image", reference: "1",
 			endpoints: []core.Endpoint{{Registry: "127.0.0.1:5000", Host: "127.0.0.1:5000"}},
 			platform:  core.Platform{OS: "linux", Architecture: "amd64"},
-			events:    func(e core.ExportEvent) { warnings = append(warnings, e.Warning) },
+			events:    func(e core.Event) { warnings = append(warnings, e.Warning) },
 		}
 		m, err := b.createFrom(ctx, cli, src, &container.Config{}, &container.HostConfig{})
 		switch {

@@ -94,7 +94,7 @@ func TestDeliverStream(t *testing.T) {
 
 	req, written := tarRequest(t)
 	var progress int64
-	req.Events = func(ev core.ExportEvent) {
+	req.Events = func(ev core.Event) {
 		if ev.Progress != nil {
 			progress = ev.Progress.Done
 		}
