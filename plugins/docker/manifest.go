@@ -69,10 +69,12 @@ func describe(ctx context.Context, cli *client.Client, c made, src source) (core
 // manifestPlatform asks an image inspect for the platform of the manifest
 // the container was made from. With the containerd image store (API 1.48
 // on) the container's image is the whole index, whose inspect describes
-// the engine's own platform, not the one the container has.
+// the engine's own platform, not the one the container has. A manifest
+// that names no platform is asked for as it is.
 func manifestPlatform(cli *client.Client, ctr container.InspectResponse) []client.ImageInspectOption {
 	d := ctr.ImageManifestDescriptor
-	if d == nil || d.Platform == nil || versions.LessThan(cli.ClientVersion(), "1.49") {
+	if d == nil || d.Platform == nil || d.Platform.OS == "" || d.Platform.Architecture == "" ||
+		versions.LessThan(cli.ClientVersion(), "1.49") {
 		return nil
 	}
 	return []client.ImageInspectOption{client.ImageInspectWithPlatform(d.Platform)}
