@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ocix/ocix/e2e/images"
-	"github.com/ocix/ocix/internal/oldkernel"
+	"github.com/ocix/ocix/e2e/oldkernel"
 )
 
 // noOpenat2 makes ocix and its plugins use the resolver of kernels before

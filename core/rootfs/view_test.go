@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 func TestOverlayViewWhereTheKernelAllows(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/ocix/ocix/internal/tartest"
+	"github.com/ocix/ocix/e2e/tartest"
 )
 
 // The hostile images are the layer applier's hostile unit cases as

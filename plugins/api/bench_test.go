@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 // benchLayers are the benchmark image's layers, made of this machine's

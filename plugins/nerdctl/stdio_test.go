@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ocix/ocix/core"
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 func TestStderrRelayKeepsNerdctlsLinesOnly(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ocix/ocix/internal/oldkernel"
+	"github.com/ocix/ocix/e2e/oldkernel"
 )
 
 // tool is one command line to time.
@@ -27,7 +27,7 @@ type tool struct {
 	// unavailable, when set, is why the row cannot be measured (a daemon
 	// that did not start).
 	unavailable string
-	// oldKernel runs the command under internal/oldkernel's seccomp
+	// oldKernel runs the command under e2e/oldkernel's seccomp
 	// filter: openat2 and the other calls newer than Linux 4.14 answer
 	// ENOSYS, as on an old kernel.
 	oldKernel bool

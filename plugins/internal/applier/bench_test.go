@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 // benchDir is where the benchmarks extract: a tmpfs, so that they measure

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 // t0 is the mtime of every test entry unless one is given.

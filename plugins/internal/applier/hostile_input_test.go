@@ -19,8 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ocix/ocix/internal/tartest"
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/tartest"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 // Hostile input beyond names and links: include filters, device nodes,

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 const notRootEnv = "APPLIER_NOT_ROOT_DIR"

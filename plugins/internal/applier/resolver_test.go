@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ocix/ocix/internal/oldkernel"
+	"github.com/ocix/ocix/e2e/oldkernel"
 	"github.com/ocix/ocix/plugins/internal/inroot"
 )
 

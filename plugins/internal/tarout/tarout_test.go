@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ocix/ocix/internal/testenv"
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 func sampleTar(t *testing.T) []byte {
