@@ -77,6 +77,9 @@ e2e: build
 ## A crasher is written under the package's testdata/fuzz: commit it, and
 ## it runs as a regression case with the unit tests from then on.
 FUZZTIME ?= 30s
+# Each fuzz run goes through .ci/fuzz-once, which repeats a run only when Go
+# 1.26's coordinator failed it at the fuzztime boundary with no finding.
+FUZZ_ONCE := $(CURDIR)/.ci/fuzz-once
 FUZZ_TARGETS := \
 	./core/reference:FuzzParse \
 	./plugins/api/registry:FuzzNextLink \
@@ -86,7 +89,7 @@ FUZZ_TARGETS := \
 fuzz: fuzz-applier
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  echo "fuzz $${t##*:} ($${t%%:*}, $(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	  $(FUZZ_ONCE) $(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
 	done
 
 # The applier's fuzz target writes hostile layers: it runs in a private
@@ -104,7 +107,7 @@ fuzz-applier:
 	@set -e; for resolver in openat2 fallback; do \
 	  echo "fuzz FuzzApply (resolver $$resolver, $(FUZZTIME))"; \
 	  no=; [ $$resolver = openat2 ] || no=1; \
-	  OCIX_NO_OPENAT2=$$no OCIX_TEST_WANT_RESOLVER=$$resolver unshare -m sh -ec 'mount --make-rprivate /; mount --bind $(FUZZ_SCRATCH) $(FUZZ_SCRATCH); \
+	  OCIX_NO_OPENAT2=$$no OCIX_TEST_WANT_RESOLVER=$$resolver $(FUZZ_ONCE) unshare -m sh -ec 'mount --make-rprivate /; mount --bind $(FUZZ_SCRATCH) $(FUZZ_SCRATCH); \
 	    mount --bind $(FUZZ_CORPUS) $(FUZZ_CORPUS); mount -o remount,bind,ro /; \
 	    cd $(CURDIR)/plugins/internal/applier && TMPDIR=$(FUZZ_SCRATCH)/tmp $(FUZZ_SCRATCH)/applier.test -test.run "^$$" \
 	      -test.fuzz "^FuzzApply$$" -test.fuzztime $(FUZZTIME) -test.fuzzcachedir $(FUZZ_SCRATCH)/cache'; \

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/ocix/ocix/e2e/testenv"
 )
 
 // Harness owns every component started through it: Close stops them all.
@@ -90,8 +92,8 @@ func Require(t testing.TB, err error) {
 		return
 	}
 	var missing *MissingError
-	if errors.As(err, &missing) && os.Getenv("CI") != "true" {
-		t.Skip(missing.Error())
+	if errors.As(err, &missing) {
+		testenv.Missing(t, "%s", missing.Error())
 	}
 	t.Fatal(err)
 }

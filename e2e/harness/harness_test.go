@@ -39,18 +39,6 @@ func TestMissing(t *testing.T) {
 	}
 }
 
-func TestRequireSkipsMissing(t *testing.T) {
-	t.Setenv("CI", "")
-	var skipped bool
-	t.Run("missing", func(t *testing.T) {
-		defer func() { skipped = t.Skipped() }()
-		Require(t, &MissingError{What: "x not found", Fix: "install x"})
-	})
-	if !skipped {
-		t.Error("a missing component did not skip the test outside CI")
-	}
-}
-
 // verdictTB records what Require asks of a test, and ends Require there
 // as Skip and Fatal end a test.
 type verdictTB struct {
