@@ -84,7 +84,7 @@ type Container struct {
 	t        *Tracker
 	engine   Engine
 	ctx      context.Context // the job's, for its values (a connection)
-	stop     func() bool     // stops the removal on cancellation
+	stop     func() bool     // stops the removal on cancellation; set under t.mu
 	release  func()          // ends the engine's guard, if any
 	once     sync.Once
 	err      error
@@ -126,11 +126,22 @@ func (t *Tracker) Track(ctx context.Context, e Engine, id string) *Container {
 			c.release = release
 		}
 	}
+	// c.stop is set under t.mu, which Remove and Keep take to read it: a
+	// ctx already done runs the removal at once, and Drain may find c as
+	// soon as it is live.
 	t.mu.Lock()
 	t.live[c] = struct{}{}
-	t.mu.Unlock()
 	c.stop = context.AfterFunc(ctx, func() { c.Remove() })
+	t.mu.Unlock()
 	return c
+}
+
+// stopFollowing ends the removal's wait for the job's context.
+func (c *Container) stopFollowing() {
+	c.t.mu.Lock()
+	stop := c.stop
+	c.t.mu.Unlock()
+	stop()
 }
 
 // Remove removes the container, once: later and concurrent calls wait for
@@ -139,7 +150,7 @@ func (c *Container) Remove() error {
 	c.once.Do(func() {
 		c.t.begin()
 		defer c.t.end()
-		c.stop()
+		c.stopFollowing()
 		ctx, cancel := context.WithTimeout(c.ctx, removeTimeout)
 		defer cancel()
 		if c.err = c.engine.Remove(ctx, c.ID); c.err != nil {
@@ -155,7 +166,7 @@ func (c *Container) Remove() error {
 // --keep). Remove does nothing after it.
 func (c *Container) Keep() {
 	c.once.Do(func() {
-		c.stop()
+		c.stopFollowing()
 		c.release()
 		c.t.forget(c)
 	})

@@ -94,6 +94,27 @@ func TestCancelRemovesAtOnce(t *testing.T) {
 	}
 }
 
+// A container tracked on a context already done — a create that returned
+// just as the job was cancelled — is removed once, at once, while Drain
+// may be looking at it too.
+func TestTrackOnADoneContext(t *testing.T) {
+	for range 200 {
+		e := &fakeEngine{}
+		tr := NewTracker(nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		drained := make(chan struct{})
+		go func() { defer close(drained); tr.Drain() }()
+		c := tr.Track(ctx, e, "c1")
+		<-drained
+		c.Remove()
+		tr.Drain()
+		if got := e.removals(); !slices.Equal(got, []string{"c1"}) {
+			t.Fatalf("removals %v, want one of c1", got)
+		}
+	}
+}
+
 // A create cut short by cancellation sweeps the invocation's containers:
 // the engine may have made one whose ID never came back.
 func TestCancelledCreateSweeps(t *testing.T) {
