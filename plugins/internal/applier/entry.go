@@ -106,11 +106,11 @@ func (a *Applier) writeFile(pfd int, base, name string, hdr *tar.Header, r io.Re
 		return err
 	}
 	if hdr.Size > 0 {
-		err = a.copyData(fd, r)
-	}
-	if err == nil && hdr.Size > 0 {
-		// The file ends in a hole: the size is set, not written.
-		err = unix.Ftruncate(fd, hdr.Size)
+		var hole bool
+		if hole, err = a.copyData(fd, r); err == nil && hole {
+			// The file ends in a hole: its size is set, not written.
+			err = unix.Ftruncate(fd, hdr.Size)
+		}
 	}
 	if err == nil {
 		err = a.setFd(fd, &m, name, false)
@@ -124,23 +124,27 @@ func (a *Applier) writeFile(pfd int, base, name string, hdr *tar.Header, r io.Re
 // copyData copies the entry's content into fd through the reused buffer.
 // A read that is all zeros is skipped over, leaving a hole, as GNU tar
 // and cp do for sparse files: a sparse entry, or a layer of compressed
-// zeros, takes no disk. The caller sets the size at the end. Between
-// reads it checks the Apply's context, so that one huge entry can still
-// be cancelled.
-func (a *Applier) copyData(fd int, r io.Reader) error {
+// zeros, takes no disk. hole reports that the file ends in one, whose
+// size the caller then sets (only then: a system call per file matters on
+// images of many small files). Between reads it checks the Apply's
+// context, so that one huge entry can still be cancelled.
+func (a *Applier) copyData(fd int, r io.Reader) (hole bool, err error) {
 	for {
 		select {
 		case <-a.done:
-			return errCancelled
+			return false, errCancelled
 		default:
 		}
 		n, rerr := r.Read(a.buf)
 		if err := a.countContent(int64(n)); err != nil {
-			return err
+			return false, err
 		}
-		if n > 0 && allZero(a.buf[:n]) {
+		if n > 0 {
+			hole = allZero(a.buf[:n])
+		}
+		if hole && n > 0 {
 			if _, err := unix.Seek(fd, int64(n), io.SeekCurrent); err != nil {
-				return err
+				return false, err
 			}
 			n = 0
 		}
@@ -150,17 +154,17 @@ func (a *Applier) copyData(fd int, r io.Reader) error {
 			case err == unix.EINTR:
 				continue
 			case err != nil:
-				return err
+				return false, err
 			case w == 0:
-				return io.ErrShortWrite
+				return false, io.ErrShortWrite
 			}
 			off += w
 		}
 		if rerr == io.EOF {
-			return nil
+			return hole, nil
 		}
 		if rerr != nil {
-			return rerr
+			return false, rerr
 		}
 	}
 }
