@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"syscall"
 
@@ -173,18 +172,14 @@ func connectFailure(err error) (cause string, ok bool) {
 // net.Error (it has Timeout and Temporary), so that alone does not count:
 // a hard link the applier could not make is no registry's failure.
 func IsNetwork(err error) bool {
-	var (
-		ne     net.Error
-		urlErr *url.Error
-		opErr  *net.OpError
-	)
+	var ne net.Error // *url.Error and *net.OpError are ones too
 	if errors.As(err, &ne) {
 		if _, errno := ne.(syscall.Errno); !errno {
 			return true
 		}
 	}
 	_, connect := connectFailure(err)
-	return connect || errors.As(err, &urlErr) || errors.As(err, &opErr)
+	return connect
 }
 
 // IsDigest reports whether an image reference's tag-or-digest part is a
