@@ -27,14 +27,20 @@ func setupForCompletion(f *Factory, cmd *cobra.Command) bool {
 	return f.Setup(func(name string) bool { return cmd.Flags().Changed(name) }) == nil
 }
 
+// backendNames are the backends the loader finds; none when ocix cannot
+// be set up.
+func backendNames(f *Factory, cmd *cobra.Command) []string {
+	if !setupForCompletion(f, cmd) {
+		return nil
+	}
+	names, _ := f.Core.Loader.Names()
+	return names
+}
+
 // completeBackends completes a backend name.
 func completeBackends(f *Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if !setupForCompletion(f, cmd) {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		names, _ := f.Core.Loader.Names()
-		return names, cobra.ShellCompDirectiveNoFileComp
+		return backendNames(f, cmd), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
@@ -42,10 +48,7 @@ func completeBackends(f *Factory) cobra.CompletionFunc {
 // leaving out the names already in it.
 func completeBackendList(f *Factory) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if !setupForCompletion(f, cmd) {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		names, _ := f.Core.Loader.Names()
+		names := backendNames(f, cmd)
 		done := ""
 		var given []string
 		if i := strings.LastIndex(toComplete, ","); i >= 0 {
